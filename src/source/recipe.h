@@ -1,0 +1,94 @@
+// The model source: model.toml parsed, validated and normalized.
+//
+// A model source is a folder holding model.toml and (optionally) data files.
+// Everything the compiler needs to rebuild the model bit for bit is in Recipe.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace modelc {
+
+struct ModelInfo {
+  std::string name;
+  std::string description;
+  std::string license;               // SPDX id
+  std::vector<std::string> authors;
+};
+
+struct Architecture {
+  std::string family = "gpt";
+  int n_layer = 0;
+  int n_head = 0;
+  int n_embd = 0;
+  int context = 0;
+};
+
+struct TokenizerSpec {
+  std::string kind = "byte";  // only "byte" for now
+};
+
+struct DataSource {
+  std::string path;        // as written in model.toml
+  std::string resolved;    // absolute path (relative paths resolved against the model folder)
+  std::string sha256;      // lowercase hex as written ("" if missing)
+  std::string title, author, license, source_url;
+  // split: "train", "val", or a fraction: the last `val_fraction` of the file's bytes
+  // go to validation, the rest to training.
+  std::string split = "train";
+  double val_fraction = 0.0;   // meaningful when split is a fraction
+  bool split_is_fraction = false;
+  int line = 0;            // line of the [[data]] table in model.toml, for messages
+};
+
+struct TrainConfig {
+  int64_t steps = 0;
+  int batch_size = 0;
+  int micro_batch_size = 0;
+  double learning_rate = 0;
+  int64_t warmup_steps = 0;
+  std::string lr_schedule = "cosine";
+  double min_lr = 0;
+  double weight_decay = 0;
+  double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+  double grad_clip = 1.0;  // 0 disables
+  uint64_t seed = 0;
+  int64_t eval_every = 0;  // 0: only at the end
+  int eval_batches = 1;
+};
+
+struct Recipe {
+  std::string dir;          // model folder (absolute)
+  std::string toml_path;    // dir/model.toml
+  ModelInfo model;
+  Architecture arch;
+  TokenizerSpec tokenizer;
+  std::vector<DataSource> data;
+  TrainConfig train;
+
+  // The normalized recipe as JSON text: every field with its effective value,
+  // keys sorted, no paths other than data paths as written. Stable across
+  // machines.
+  std::string NormalizedJson() const;
+  // sha256 over NormalizedJson() (which includes every data sha256).
+  std::string SourceHash() const;
+};
+
+// Parses and validates dir/model.toml. Errors name "file:line:column" and the
+// key, e.g. "/m/model.toml:7:10: [architecture] n_head: n_embd (100) is not
+// divisible by n_head (3)". Does not read data files.
+Status LoadRecipe(const std::string& dir, Recipe* out);
+
+// Checks every data file exists and matches its sha256. A missing or wrong
+// sha256 is an error that prints the actual hash and suggests `--pin`.
+Status CheckDataHashes(const Recipe& r);
+
+// `modelc build --pin`: computes the sha256 of every data file and writes it
+// into model.toml (atomically), preserving the rest of the file's text.
+// `report` receives one line per changed entry.
+Status PinDataHashes(const std::string& dir, std::string* report);
+
+}  // namespace modelc
