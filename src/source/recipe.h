@@ -38,10 +38,14 @@ struct DataSource {
   std::string title, author, license, source_url;
   // split: "train", "val", or a fraction: the last `val_fraction` of the file's bytes
   // go to validation, the rest to training.
+  // When split is a fraction, `split` holds "fraction" and val_fraction the number.
   std::string split = "train";
   double val_fraction = 0.0;   // meaningful when split is a fraction
   bool split_is_fraction = false;
   int line = 0;            // line of the [[data]] table in model.toml, for messages
+  int column = 1;          // column of the [[data]] table
+  int sha256_line = 0;     // position of the sha256 value (0 if not written)
+  int sha256_column = 0;
 };
 
 struct TrainConfig {

@@ -1,0 +1,140 @@
+#include "compile/trainer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "compile/optimizer.h"
+#include "compile/schedule.h"
+#include "kernels/rng.h"
+
+namespace modelc {
+
+GptConfig ConfigFromRecipe(const Recipe& r) {
+  GptConfig c;
+  c.vocab = 256;
+  c.context = r.arch.context;
+  c.n_layer = r.arch.n_layer;
+  c.n_head = r.arch.n_head;
+  c.n_embd = r.arch.n_embd;
+  return c;
+}
+
+std::vector<float> InitParams(const GptConfig& c, uint64_t seed) {
+  auto specs = GptParamSpecs(c);
+  std::vector<float> p(specs.back().offset + specs.back().size);
+  for (size_t t = 0; t < specs.size(); ++t) {
+    const ParamSpec& s = specs[t];
+    float* dst = p.data() + s.offset;
+    switch (s.init) {
+      case ParamSpec::Init::kZeros:
+        for (int64_t i = 0; i < s.size; ++i) dst[i] = 0.0f;
+        break;
+      case ParamSpec::Init::kOnes:
+        for (int64_t i = 0; i < s.size; ++i) dst[i] = 1.0f;
+        break;
+      case ParamSpec::Init::kNormal:
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < s.size; ++i)
+          dst[i] = (float)(s.init_std * RandomNormal(seed, kStreamInit + t, (uint64_t)i));
+        break;
+    }
+  }
+  return p;
+}
+
+uint64_t WindowStart(uint64_t seed, uint64_t stream, uint64_t index, uint64_t n, int context) {
+  // REQUIRES: n >= context + 1
+  return RandomBelow(seed, stream, index, n - (uint64_t)context);
+}
+
+namespace {
+
+// Fills tokens/targets [mb, T] with windows index0 .. index0+mb-1 of `stream`.
+void FillWindows(const std::vector<uint8_t>& data, uint64_t seed, uint64_t stream,
+                 uint64_t index0, int mb, int Tn, int* tokens, int* targets) {
+  for (int b = 0; b < mb; ++b) {
+    const uint64_t s = WindowStart(seed, stream, index0 + b, data.size(), Tn);
+    for (int t = 0; t < Tn; ++t) {
+      tokens[b * Tn + t] = data[s + t];
+      targets[b * Tn + t] = data[s + t + 1];
+    }
+  }
+}
+
+}  // namespace
+
+double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d) {
+  const int mb = r.train.micro_batch_size, Tn = r.arch.context;
+  std::vector<int> tok((size_t)mb * Tn), tgt((size_t)mb * Tn);
+  double sum = 0;
+  for (int e = 0; e < r.train.eval_batches; ++e) {
+    FillWindows(d.val, r.train.seed, kStreamValWindows, (uint64_t)e * mb, mb, Tn, tok.data(),
+                tgt.data());
+    sum += model.Forward(params, tok.data(), tgt.data(), mb, Tn);
+  }
+  return sum / r.train.eval_batches;
+}
+
+TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const TrainConfig& tc = r.train;
+  TrainResult res;
+  res.config = ConfigFromRecipe(r);
+  const GptConfig& cfg = res.config;
+  const auto specs = GptParamSpecs(cfg);
+  res.params = InitParams(cfg, tc.seed);
+  const int64_t P = (int64_t)res.params.size();
+  std::vector<float> grads(P), m(P, 0.0f), v(P, 0.0f);
+  Gpt<float> model(cfg);
+
+  const int Tn = cfg.context, mb = tc.micro_batch_size;
+  const int n_micro = tc.batch_size / mb;
+  std::vector<int> tok((size_t)mb * Tn), tgt((size_t)mb * Tn);
+  const float loss_scale = 1.0f / (float)((int64_t)tc.batch_size * Tn);
+
+  for (int64_t step = 0; step < tc.steps; ++step) {
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    double loss = 0;
+    for (int u = 0; u < n_micro; ++u) {
+      const uint64_t index0 = (uint64_t)step * tc.batch_size + (uint64_t)u * mb;
+      FillWindows(d.train, tc.seed, kStreamTrainWindows, index0, mb, Tn, tok.data(), tgt.data());
+      loss += model.Forward(res.params.data(), tok.data(), tgt.data(), mb, Tn);
+      model.Backward(res.params.data(), grads.data(), tok.data(), tgt.data(), loss_scale);
+    }
+    loss /= n_micro;
+    const double norm = GlobalNorm(grads.data(), P);
+    ClipGradients(grads.data(), P, norm, tc.grad_clip);
+    AdamWHyper h;
+    h.lr = LearningRate(tc, step);
+    h.beta1 = tc.beta1;
+    h.beta2 = tc.beta2;
+    h.eps = tc.eps;
+    h.weight_decay = tc.weight_decay;
+    AdamWStep(specs, res.params.data(), grads.data(), m.data(), v.data(), h, step + 1);
+
+    res.train_loss = loss;
+    res.train_curve.push_back({step + 1, loss});
+    StepInfo info;
+    info.step = step + 1;
+    info.steps = tc.steps;
+    info.loss = loss;
+    info.lr = h.lr;
+    info.grad_norm = norm;
+    const bool last = step + 1 == tc.steps;
+    if (last || (tc.eval_every > 0 && (step + 1) % tc.eval_every == 0)) {
+      info.has_val = true;
+      info.val_loss = EvaluateValLoss(model, res.params.data(), r, d);
+      res.val_curve.push_back({step + 1, info.val_loss});
+      res.val_loss = info.val_loss;
+    }
+    info.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    info.tokens_per_s = (double)(step + 1) * tc.batch_size * Tn / info.elapsed_s;
+    if (progress) progress(info);
+  }
+  res.steps = tc.steps;
+  res.tokens_seen = tc.steps * tc.batch_size * (int64_t)Tn;
+  res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace modelc

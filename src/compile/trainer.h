@@ -1,0 +1,68 @@
+// The compiler proper: trains the GPT described by a Recipe on a Dataset.
+//
+// Determinism contract: the final parameters are a pure function of
+// (recipe, dataset bytes, modelc version). Initialization and data order come
+// from a counter-based RNG keyed by (seed, stream, index); every reduction
+// has one fixed order; micro-batch gradients are accumulated in micro-batch
+// order. Thread count only changes speed.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "model/gpt.h"
+#include "source/dataset.h"
+#include "source/recipe.h"
+
+namespace modelc {
+
+// RNG streams (see kernels/rng.h): separate uses never share counters.
+enum RngStream : uint64_t {
+  kStreamInit = 1000,      // + tensor index
+  kStreamTrainWindows = 1,
+  kStreamValWindows = 2,
+};
+
+struct StepInfo {
+  int64_t step = 0;        // 1-based, completed steps
+  int64_t steps = 0;
+  double loss = 0;         // mean train loss of this step's batch
+  double lr = 0;
+  double grad_norm = 0;
+  double tokens_per_s = 0; // since the start of training
+  double elapsed_s = 0;
+  bool has_val = false;
+  double val_loss = 0;
+};
+
+struct LossPoint {
+  int64_t step;
+  double loss;
+};
+
+struct TrainResult {
+  GptConfig config;
+  std::vector<float> params;
+  double train_loss = 0;  // mean over the last step's batch
+  double val_loss = 0;    // final evaluation
+  int64_t steps = 0;
+  int64_t tokens_seen = 0;
+  std::vector<LossPoint> train_curve, val_curve;
+  double wall_s = 0;
+};
+
+GptConfig ConfigFromRecipe(const Recipe& r);
+
+// Initial parameters: normal(0, std) per ParamSpec from (seed, kStreamInit + tensor index, element).
+std::vector<float> InitParams(const GptConfig& c, uint64_t seed);
+
+// Start offset of window `index` (context+1 tokens) in a token stream of length n.
+uint64_t WindowStart(uint64_t seed, uint64_t stream, uint64_t index, uint64_t n, int context);
+
+// Mean validation loss over eval_batches fixed windows.
+double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d);
+
+using ProgressFn = std::function<void(const StepInfo&)>;
+TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress);
+
+}  // namespace modelc

@@ -1,0 +1,170 @@
+// GEMM driver: packing, blocking, threading and dispatch. Compiled for the
+// baseline ISA; only the micro-kernels are ISA-specific (see gemm_ukernels.h).
+#include "kernels/gemm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/gemm_ukernels.h"
+#include "kernels/isa.h"
+
+namespace modelc {
+
+void GemmUkernelScalar_4x8(int kc, const float* Ap, const float* Bp, float* C, long ldc,
+                           int mode, const float* bias) {
+  float c[4][8];
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 8; ++j)
+      c[i][j] = mode == 0 ? 0.0f : mode == 1 ? C[i * ldc + j] : bias[j];
+  for (int k = 0; k < kc; ++k)
+    for (int i = 0; i < 4; ++i) {
+      const float a = Ap[k * 4 + i];
+      for (int j = 0; j < 8; ++j) c[i][j] = std::fma(a, Bp[k * 8 + j], c[i][j]);
+    }
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 8; ++j) C[i * ldc + j] = c[i][j];
+}
+
+namespace {
+
+GemmKernelInfo SelectKernel(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return {GemmUkernelAvx512_8x32, 8, 32};
+    case Isa::kAvx2: return {GemmUkernelAvx2_6x16, 6, 16};
+    default: return {GemmUkernelScalar_4x8, 4, 8};
+  }
+}
+
+constexpr int kKc = 256;        // K block
+constexpr int kMcPanels = 8;    // A panels per macro tile
+constexpr int kNcPanels = 4;    // B panels per macro tile
+
+struct Buffers {
+  std::vector<float> a, b, bias;
+};
+thread_local Buffers tl_buf;
+
+}  // namespace
+
+GemmShape MakeGemm(int M, int N, int K, bool transA, bool transB) {
+  GemmShape s;
+  s.M = M; s.N = N; s.K = K; s.transA = transA; s.transB = transB;
+  s.lda = transA ? M : K;
+  s.ldb = transB ? K : N;
+  s.ldc = N;
+  return s;
+}
+
+void Gemm(const GemmShape& s, const float* A, const float* B, float* C, GemmInit init,
+          const float* bias, bool parallel) {
+  static const Isa isa = ActiveIsa();
+  GemmForIsa(isa, s, A, B, C, init, bias, parallel);
+}
+
+void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, float* C,
+                GemmInit init, const float* bias, bool parallel) {
+  const int M = s.M, N = s.N, K = s.K;
+  if (M <= 0 || N <= 0) return;
+  if (K == 0) {
+    if (init == GemmInit::kAccumulate) return;
+    for (int i = 0; i < M; ++i)
+      for (int j = 0; j < N; ++j)
+        C[(long)i * s.ldc + j] = init == GemmInit::kBias ? bias[j] : 0.0f;
+    return;
+  }
+  const GemmKernelInfo kern = SelectKernel(isa);
+  const int MR = kern.mr, NR = kern.nr;
+  const int mp = (M + MR - 1) / MR, np = (N + NR - 1) / NR;
+  const double flops = 2.0 * M * N * K;
+  const int nt = (parallel && !omp_in_parallel() && flops >= (1 << 18)) ? NumThreads() : 1;
+
+  Buffers& buf = tl_buf;
+  buf.a.resize((size_t)mp * MR * K);
+  buf.b.resize((size_t)np * NR * K);
+  float* Ap = buf.a.data();
+  float* Bp = buf.b.data();
+  const float* biasp = bias;
+  if (init == GemmInit::kBias) {
+    buf.bias.assign((size_t)np * NR, 0.0f);
+    std::memcpy(buf.bias.data(), bias, sizeof(float) * N);
+    biasp = buf.bias.data();
+  }
+
+  // Pack: Ap[(p*K + k)*MR + i] = op(A)(p*MR+i, k); Bp[(p*K + k)*NR + j] = op(B)(k, p*NR+j).
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (int p = 0; p < mp + np; ++p) {
+    if (p < mp) {
+      float* dst = Ap + (size_t)p * K * MR;
+      for (int k = 0; k < K; ++k)
+        for (int i = 0; i < MR; ++i) {
+          const int r = p * MR + i;
+          dst[(size_t)k * MR + i] =
+              r < M ? (s.transA ? A[(long)k * s.lda + r] : A[(long)r * s.lda + k]) : 0.0f;
+        }
+    } else {
+      const int q = p - mp;
+      float* dst = Bp + (size_t)q * K * NR;
+      for (int k = 0; k < K; ++k)
+        for (int j = 0; j < NR; ++j) {
+          const int c = q * NR + j;
+          dst[(size_t)k * NR + j] =
+              c < N ? (s.transB ? B[(long)c * s.ldb + k] : B[(long)k * s.ldb + c]) : 0.0f;
+        }
+    }
+  }
+
+  const int mblocks = (mp + kMcPanels - 1) / kMcPanels;
+  const int nblocks = (np + kNcPanels - 1) / kNcPanels;
+  const int first_mode = init == GemmInit::kZero ? 0 : init == GemmInit::kAccumulate ? 1 : 2;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (int t = 0; t < mblocks * nblocks; ++t) {
+    const int mb = t / nblocks, nb = t % nblocks;
+    float edge[32 * 32];
+    for (int k0 = 0; k0 < K; k0 += kKc) {
+      const int kc = std::min(kKc, K - k0);
+      const int mode = k0 == 0 ? first_mode : 1;
+      for (int q = nb * kNcPanels; q < std::min(np, (nb + 1) * kNcPanels); ++q) {
+        const float* bpan = Bp + ((size_t)q * K + k0) * NR;
+        const int j0 = q * NR;
+        for (int p = mb * kMcPanels; p < std::min(mp, (mb + 1) * kMcPanels); ++p) {
+          const float* apan = Ap + ((size_t)p * K + k0) * MR;
+          const int i0 = p * MR;
+          float* ct = C + (long)i0 * s.ldc + j0;
+          if (i0 + MR <= M && j0 + NR <= N) {
+            kern.fn(kc, apan, bpan, ct, s.ldc, mode, biasp + (biasp ? j0 : 0));
+          } else {
+            const int mi = std::min(MR, M - i0), nj = std::min(NR, N - j0);
+            if (mode == 1)
+              for (int i = 0; i < mi; ++i)
+                for (int j = 0; j < nj; ++j) edge[i * NR + j] = ct[(long)i * s.ldc + j];
+            kern.fn(kc, apan, bpan, edge, NR, mode, biasp + (biasp ? j0 : 0));
+            for (int i = 0; i < mi; ++i)
+              for (int j = 0; j < nj; ++j) ct[(long)i * s.ldc + j] = edge[i * NR + j];
+          }
+        }
+      }
+    }
+  }
+}
+
+void Gemm(const GemmShape& s, const double* A, const double* B, double* C, GemmInit init,
+          const double* bias, bool parallel) {
+  for (int i = 0; i < s.M; ++i)
+    for (int j = 0; j < s.N; ++j) {
+      double c = init == GemmInit::kZero ? 0.0
+                 : init == GemmInit::kAccumulate ? C[(long)i * s.ldc + j]
+                                                 : bias[j];
+      for (int k = 0; k < s.K; ++k) {
+        const double a = s.transA ? A[(long)k * s.lda + i] : A[(long)i * s.lda + k];
+        const double b = s.transB ? B[(long)j * s.ldb + k] : B[(long)k * s.ldb + j];
+        c = std::fma(a, b, c);
+      }
+      C[(long)i * s.ldc + j] = c;
+    }
+}
+
+}  // namespace modelc

@@ -1,0 +1,39 @@
+// Token + position embedding.
+#include "layers/layers.h"
+
+namespace modelc {
+
+template <class T>
+void encoder_forward(T* out, const int* tok, const T* wte, const T* wpe, int B, int Tn, int C) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < (int64_t)B * Tn; ++n) {
+    const int t = (int)(n % Tn);
+    const T* e = wte + (int64_t)tok[n] * C;
+    const T* p = wpe + (int64_t)t * C;
+    T* o = out + n * C;
+    for (int c = 0; c < C; ++c) o[c] = e[c] + p[c];
+  }
+}
+
+template <class T>
+void encoder_backward(T* dwte, T* dwpe, const T* dout, const int* tok, int B, int Tn, int C, int V) {
+  // Parallel over channels; each channel walks rows in order b, t, so the
+  // accumulation order into dwte/dwpe is fixed.
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < C; ++c) {
+    for (int b = 0; b < B; ++b)
+      for (int t = 0; t < Tn; ++t) {
+        const int64_t n = (int64_t)b * Tn + t;
+        const T d = dout[n * C + c];
+        dwte[(int64_t)tok[n] * C + c] += d;
+        dwpe[(int64_t)t * C + c] += d;
+      }
+  }
+}
+
+template void encoder_forward<float>(float*, const int*, const float*, const float*, int, int, int);
+template void encoder_forward<double>(double*, const int*, const double*, const double*, int, int, int);
+template void encoder_backward<float>(float*, float*, const float*, const int*, int, int, int, int);
+template void encoder_backward<double>(double*, double*, const double*, const int*, int, int, int, int);
+
+}  // namespace modelc

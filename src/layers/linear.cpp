@@ -1,0 +1,36 @@
+// Fully connected layer on the deterministic GEMM.
+#include "kernels/gemm.h"
+#include "layers/layers.h"
+
+namespace modelc {
+
+template <class T>
+void linear_forward(T* out, const T* inp, const T* W, const T* bias, int64_t N, int C, int OC) {
+  // out[N,OC] = inp[N,C] · W[OC,C]^T (+ bias)
+  Gemm(MakeGemm((int)N, OC, C, false, true), inp, W, out,
+       bias ? GemmInit::kBias : GemmInit::kZero, bias);
+}
+
+template <class T>
+void linear_backward(T* dinp, T* dW, T* dbias, const T* dout, const T* inp, const T* W,
+                     int64_t N, int C, int OC) {
+  // dinp[N,C] += dout[N,OC] · W[OC,C]
+  Gemm(MakeGemm((int)N, C, OC, false, false), dout, W, dinp, GemmInit::kAccumulate);
+  // dW[OC,C] += dout^T[OC,N] · inp[N,C]
+  Gemm(MakeGemm(OC, C, (int)N, true, false), dout, inp, dW, GemmInit::kAccumulate);
+  if (dbias) {
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < OC; ++o) {
+      T s = dbias[o];
+      for (int64_t n = 0; n < N; ++n) s += dout[n * OC + o];
+      dbias[o] = s;
+    }
+  }
+}
+
+template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int, int);
+template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int, int);
+template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t, int, int);
+template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t, int, int);
+
+}  // namespace modelc
