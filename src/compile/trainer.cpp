@@ -1,5 +1,6 @@
 #include "compile/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -49,11 +50,25 @@ uint64_t WindowStart(uint64_t seed, uint64_t stream, uint64_t index, uint64_t n,
 
 namespace {
 
+// Adds the overlap of [s, s+len) with each source's part of the stream.
+void CountSourceTokens(const std::vector<uint64_t>& offsets, uint64_t total, uint64_t s,
+                       uint64_t len, std::vector<uint64_t>* counts) {
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    const uint64_t lo = offsets[i], hi = i + 1 < offsets.size() ? offsets[i + 1] : total;
+    const uint64_t a = std::max(lo, s), b = std::min(hi, s + len);
+    if (b > a) (*counts)[i] += b - a;
+  }
+}
+
 // Fills tokens/targets [mb, T] with windows index0 .. index0+mb-1 of `stream`.
+// If `starts` is given, it receives the window start offsets.
 void FillWindows(const std::vector<uint8_t>& data, uint64_t seed, uint64_t stream,
-                 uint64_t index0, int mb, int Tn, int* tokens, int* targets) {
+                 uint64_t index0, int mb, int Tn, int* tokens, int* targets,
+                 std::vector<uint64_t>* starts = nullptr) {
+  if (starts) starts->clear();
   for (int b = 0; b < mb; ++b) {
     const uint64_t s = WindowStart(seed, stream, index0 + b, data.size(), Tn);
+    if (starts) starts->push_back(s);
     for (int t = 0; t < Tn; ++t) {
       tokens[b * Tn + t] = data[s + t];
       targets[b * Tn + t] = data[s + t + 1];
@@ -90,6 +105,8 @@ TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress)
   const int Tn = cfg.context, mb = tc.micro_batch_size;
   const int n_micro = tc.batch_size / mb;
   std::vector<int> tok((size_t)mb * Tn), tgt((size_t)mb * Tn);
+  std::vector<uint64_t> starts;
+  res.tokens_per_source.assign(d.sources.size(), 0);
   const float loss_scale = 1.0f / (float)((int64_t)tc.batch_size * Tn);
 
   for (int64_t step = 0; step < tc.steps; ++step) {
@@ -97,7 +114,10 @@ TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress)
     double loss = 0;
     for (int u = 0; u < n_micro; ++u) {
       const uint64_t index0 = (uint64_t)step * tc.batch_size + (uint64_t)u * mb;
-      FillWindows(d.train, tc.seed, kStreamTrainWindows, index0, mb, Tn, tok.data(), tgt.data());
+      FillWindows(d.train, tc.seed, kStreamTrainWindows, index0, mb, Tn, tok.data(), tgt.data(),
+                  &starts);
+      for (uint64_t s : starts)
+        CountSourceTokens(d.train_offsets, d.train.size(), s, Tn, &res.tokens_per_source);
       loss += model.Forward(res.params.data(), tok.data(), tgt.data(), mb, Tn);
       model.Backward(res.params.data(), grads.data(), tok.data(), tgt.data(), loss_scale);
     }

@@ -48,6 +48,9 @@ struct TrainResult {
   int64_t steps = 0;
   int64_t tokens_seen = 0;
   std::vector<LossPoint> train_curve, val_curve;
+  // Training input tokens drawn from each data source (exact: the data
+  // order is deterministic), in model.toml order.
+  std::vector<uint64_t> tokens_per_source;
   double wall_s = 0;
 };
 

@@ -1,0 +1,139 @@
+#include "binary/model_file.h"
+
+#include <nlohmann/json.hpp>
+
+#include "binary/gpt2_vocab.h"
+#include "layers/layers.h"
+
+namespace modelc {
+
+std::vector<uint64_t> GgmlNe(const std::vector<int64_t>& shape) {
+  return std::vector<uint64_t>(shape.rbegin(), shape.rend());
+}
+
+namespace {
+
+std::string Join(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+std::string CurveJson(const std::vector<LossPoint>& c) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& p : c) j.push_back({p.step, p.loss});
+  return j.dump();
+}
+
+}  // namespace
+
+Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d,
+                      const TrainResult& t) {
+  const GptConfig& c = t.config;
+  GgufWriter w;
+  w.SetString("general.architecture", "gpt2");
+  w.SetString("general.name", r.model.name);
+  if (!r.model.description.empty()) w.SetString("general.description", r.model.description);
+  w.SetString("general.license", r.model.license);
+  if (!r.model.authors.empty()) w.SetString("general.author", Join(r.model.authors, ", "));
+  w.SetU32("general.file_type", 0);  // all F32
+  w.SetU32("gpt2.context_length", c.context);
+  w.SetU32("gpt2.embedding_length", c.n_embd);
+  w.SetU32("gpt2.block_count", c.n_layer);
+  w.SetU32("gpt2.feed_forward_length", 4 * c.n_embd);
+  w.SetU32("gpt2.attention.head_count", c.n_head);
+  w.SetF32("gpt2.attention.layer_norm_epsilon", (float)kLayerNormEps);
+  w.SetString("tokenizer.ggml.model", "gpt2");
+  w.SetStringArray("tokenizer.ggml.tokens", ByteLevelTokens());
+  w.SetI32Array("tokenizer.ggml.token_type", std::vector<int32_t>(256, 1));
+  w.SetStringArray("tokenizer.ggml.merges", {});
+
+  w.SetString("modelc.version", MODELC_VERSION);
+  w.SetString("modelc.source_hash", r.SourceHash());
+  w.SetString("modelc.recipe", r.NormalizedJson());
+  w.SetString("modelc.tokenizer", r.tokenizer.kind);
+  nlohmann::json manifest = nlohmann::json::array();
+  for (size_t i = 0; i < d.sources.size(); ++i) {
+    const SourceStats& s = d.sources[i];
+    const DataSource& src = r.data[i];
+    manifest.push_back({{"title", s.title},
+                        {"author", s.author},
+                        {"license", s.license},
+                        {"source_url", src.source_url},
+                        {"path", s.path},
+                        {"sha256", s.sha256},
+                        {"bytes", s.bytes},
+                        {"train_tokens", s.train_tokens},
+                        {"val_tokens", s.val_tokens},
+                        {"tokens_used", i < t.tokens_per_source.size() ? t.tokens_per_source[i] : 0}});
+  }
+  w.SetString("modelc.data_manifest", manifest.dump());
+  w.Set("modelc.train_loss", GgufValue::F64(t.train_loss));
+  w.Set("modelc.val_loss", GgufValue::F64(t.val_loss));
+  w.SetU64("modelc.steps", (uint64_t)t.steps);
+  w.SetU64("modelc.tokens_seen", (uint64_t)t.tokens_seen);
+  w.SetString("modelc.train_curve", CurveJson(t.train_curve));
+  w.SetString("modelc.val_curve", CurveJson(t.val_curve));
+
+  for (const ParamSpec& s : GptParamSpecs(c))
+    w.AddTensorF32(s.name, GgmlNe(s.shape), t.params.data() + s.offset);
+  return w.Write(path);
+}
+
+Status LoadModelFile(const std::string& path, LoadedModel* out) {
+  std::unique_ptr<GgufFile> f;
+  MODELC_RETURN_IF_ERROR(GgufFile::Open(path, &f));
+  std::string arch;
+  MODELC_RETURN_IF_ERROR(f->GetString("general.architecture", &arch));
+  if (arch != "gpt2")
+    return Status::Error(path + ": general.architecture is \"" + arch +
+                         "\"; modelc runs \"gpt2\" models");
+  uint32_t ctx, embd, blocks, ff, heads;
+  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.context_length", &ctx));
+  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.embedding_length", &embd));
+  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.block_count", &blocks));
+  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.feed_forward_length", &ff));
+  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.attention.head_count", &heads));
+  if (ctx < 1 || ctx > 65536 || embd < 1 || embd > 16384 || blocks < 1 || blocks > 256 ||
+      heads < 1 || embd % heads != 0)
+    return Status::Error(path + ": implausible gpt2 hyperparameters (context " +
+                         std::to_string(ctx) + ", embedding " + std::to_string(embd) +
+                         ", blocks " + std::to_string(blocks) + ", heads " +
+                         std::to_string(heads) + ")");
+  if (ff != 4 * embd)
+    return Status::Error(path + ": gpt2.feed_forward_length is " + std::to_string(ff) +
+                         "; modelc supports 4 * embedding_length = " + std::to_string(4 * embd));
+  std::vector<std::string> tokens;
+  MODELC_RETURN_IF_ERROR(f->GetStringArray("tokenizer.ggml.tokens", &tokens));
+  if (tokens.empty() || tokens.size() > (1u << 20))
+    return Status::Error(path + ": tokenizer.ggml.tokens has " + std::to_string(tokens.size()) +
+                         " entries");
+  GptConfig c;
+  c.vocab = (int)tokens.size();
+  c.context = (int)ctx;
+  c.n_embd = (int)embd;
+  c.n_layer = (int)blocks;
+  c.n_head = (int)heads;
+  std::vector<float> params(GptParamCount(c));
+  for (const ParamSpec& s : GptParamSpecs(c)) {
+    const GgufTensorInfo* ti = f->FindTensor(s.name);
+    if (!ti) return Status::Error(path + ": missing tensor " + s.name);
+    if (ti->ne != GgmlNe(s.shape)) {
+      std::string want, got;
+      for (auto n : GgmlNe(s.shape)) want += (want.empty() ? "" : ", ") + std::to_string(n);
+      for (auto n : ti->ne) got += (got.empty() ? "" : ", ") + std::to_string(n);
+      return Status::Error(path + ": tensor " + s.name + " has ne [" + got + "], expected [" +
+                           want + "]");
+    }
+    std::vector<float> v;
+    MODELC_RETURN_IF_ERROR(f->ReadTensorF32(s.name, &v));
+    std::copy(v.begin(), v.end(), params.begin() + s.offset);
+  }
+  out->config = c;
+  out->params = std::move(params);
+  out->tokens = std::move(tokens);
+  out->file = std::move(f);
+  return Status::OK();
+}
+
+}  // namespace modelc

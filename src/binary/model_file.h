@@ -1,0 +1,47 @@
+// A modelc binary: the GGUF file a build produces, and reading it back.
+//
+// Layout follows llama.cpp's "gpt2" architecture (see docs/gguf.md):
+//   general.*            architecture "gpt2", name, license, author, description, file_type
+//   gpt2.*               context_length, embedding_length, block_count,
+//                        feed_forward_length, attention.head_count,
+//                        attention.layer_norm_epsilon
+//   tokenizer.ggml.*     model "gpt2", 256 byte tokens (GPT-2 byte-to-unicode
+//                        spelling), token_type (all 1 = normal), merges (empty)
+//   modelc.*             provenance: version, source_hash, recipe (normalized
+//                        JSON), data_manifest (JSON), train_loss, val_loss,
+//                        steps, tokens_seen, loss curves (JSON)
+// Tensors: GptParamSpecs order and names, F32, ggml ne = reversed shape.
+// Nothing machine-specific (time, host, path, thread count) is written.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "binary/gguf.h"
+#include "compile/trainer.h"
+#include "model/gpt.h"
+#include "source/dataset.h"
+#include "source/recipe.h"
+#include "util/status.h"
+
+namespace modelc {
+
+// Writes the model binary atomically (temp file, fsync, rename).
+Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d,
+                      const TrainResult& t);
+
+struct LoadedModel {
+  GptConfig config;
+  std::vector<float> params;          // GptParamSpecs layout
+  std::vector<std::string> tokens;    // tokenizer.ggml.tokens
+  std::unique_ptr<GgufFile> file;     // metadata, tensors (mapped)
+};
+
+// Opens and validates a model binary: GGUF structure, architecture "gpt2",
+// hyperparameters, every expected tensor with the right shape and type.
+Status LoadModelFile(const std::string& path, LoadedModel* out);
+
+// ggml ne[] for a row-major shape (outermost first): the reverse.
+std::vector<uint64_t> GgmlNe(const std::vector<int64_t>& shape);
+
+}  // namespace modelc

@@ -1,0 +1,72 @@
+// modelc build DIR [-o OUT] [--threads N] [--pin]
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "compile/build.h"
+#include "source/recipe.h"
+
+namespace modelc {
+
+void PrintError(const std::string& msg) { std::fprintf(stderr, "modelc: error: %s\n", msg.c_str()); }
+
+void AddBuildCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("build", "Compile a model source folder into a GGUF model binary");
+  struct Opts {
+    BuildOptions b;
+    bool pin = false;
+    bool quiet = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("DIR", o->b.dir, "Model source folder (holds model.toml)")->required();
+  cmd->add_option("-o,--output", o->b.output, "Output file (default: <model name>.gguf)");
+  cmd->add_option("-t,--threads", o->b.threads, "Threads (default: all cores); never changes the output")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--pin", o->pin,
+                "Write the sha256 of every data file into model.toml (like a lock file), then stop");
+  cmd->add_flag("-q,--quiet", o->quiet, "No progress output");
+  cmd->callback([o, exit_code] {
+    if (o->pin) {
+      std::string report;
+      Status st = PinDataHashes(o->b.dir, &report);
+      if (!st.ok()) {
+        PrintError(st.message());
+        *exit_code = 1;
+        return;
+      }
+      std::printf("%s", report.empty() ? "all data hashes already pinned\n" : report.c_str());
+      return;
+    }
+    ProgressPrinter printer(stderr, ::isatty(2));
+    auto on_start = [&](const Recipe& r, const Dataset& d) {
+      if (o->quiet) return;
+      std::fprintf(stderr, "building %s: gpt %dL %dH %dC ctx %d, %lld steps x %d x %d tokens, %zu train / %zu val bytes\n",
+                   r.model.name.c_str(), r.arch.n_layer, r.arch.n_head, r.arch.n_embd,
+                   r.arch.context, (long long)r.train.steps, r.train.batch_size, r.arch.context,
+                   d.train.size(), d.val.size());
+    };
+    auto progress = [&](const StepInfo& s) {
+      if (!o->quiet) printer.Update(s);
+    };
+    BuildSummary s;
+    Status st = BuildModel(o->b, on_start, progress, &s);
+    printer.Finish();
+    if (!st.ok()) {
+      PrintError(st.message());
+      *exit_code = 1;
+      return;
+    }
+    std::printf("built %s\n", s.name.c_str());
+    std::printf("  train loss   %.4f\n", s.train_loss);
+    std::printf("  val loss     %.4f  (unigram baseline %.4f)\n", s.val_loss, s.unigram_val_loss);
+    std::printf("  parameters   %lld\n", (long long)s.params);
+    std::printf("  tokens seen  %lld in %lld steps\n", (long long)s.tokens_seen, (long long)s.steps);
+    std::printf("  wall time    %.1f s (%.0f tokens/s)\n", s.wall_s, s.tokens_per_s);
+    std::printf("  output       %s\n", s.output.c_str());
+    std::printf("  sha256       %s\n", s.sha256.c_str());
+  });
+}
+
+}  // namespace modelc

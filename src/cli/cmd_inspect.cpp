@@ -1,0 +1,131 @@
+// modelc inspect MODEL.gguf [--json]
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "binary/model_file.h"
+#include "cli/commands.h"
+#include "util/sha256.h"
+
+namespace modelc {
+
+namespace {
+
+std::string ShapeString(const std::vector<uint64_t>& ne) {
+  // Print in row-major order (outermost first), like PyTorch.
+  std::string s = "[";
+  for (size_t i = ne.size(); i-- > 0;) s += std::to_string(ne[i]) + (i ? ", " : "");
+  return s + "]";
+}
+
+std::string MetaString(const GgufFile& f, const char* key) {
+  const GgufValue* v = f.Find(key);
+  return v && v->type() == gguf_type::kString ? v->AsString() : "";
+}
+
+int Inspect(const std::string& path, bool json) {
+  LoadedModel m;
+  Status st = LoadModelFile(path, &m);
+  if (!st.ok()) {
+    PrintError(st.message());
+    return 1;
+  }
+  const GgufFile& f = *m.file;
+  std::string file_sha;
+  st = Sha256File(path, &file_sha);
+  if (!st.ok()) {
+    PrintError(st.message());
+    return 1;
+  }
+  const GptConfig& c = m.config;
+  nlohmann::json manifest = nlohmann::json::array();
+  const std::string mtext = MetaString(f, "modelc.data_manifest");
+  if (!mtext.empty()) manifest = nlohmann::json::parse(mtext, nullptr, false);
+  if (manifest.is_discarded()) manifest = nlohmann::json::array();
+
+  struct TensorRow {
+    std::string name, shape, type, sha;
+    uint64_t n;
+  };
+  std::vector<TensorRow> rows;
+  for (const auto& t : f.tensors())
+    rows.push_back({t.name, ShapeString(t.ne), GgufFile::TypeName(t.type),
+                    Sha256Hex(t.data, t.nbytes), t.n_elements()});
+
+  if (json) {
+    nlohmann::json j;
+    j["file"] = path;
+    j["sha256"] = file_sha;
+    j["gguf_version"] = f.version();
+    j["architecture"] = {{"family", "gpt2"}, {"n_layer", c.n_layer}, {"n_head", c.n_head},
+                         {"n_embd", c.n_embd}, {"context", c.context}, {"vocab", c.vocab}};
+    j["parameters"] = GptParamCount(c);
+    j["data"] = manifest;
+    nlohmann::json meta = nlohmann::json::object();
+    for (const auto& [k, v] : f.kv()) meta[k] = v.ToJson();
+    j["metadata"] = meta;
+    nlohmann::json tensors = nlohmann::json::array();
+    for (const auto& r : rows)
+      tensors.push_back({{"name", r.name}, {"shape", r.shape}, {"type", r.type},
+                         {"elements", r.n}, {"sha256", r.sha}});
+    j["tensors"] = tensors;
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s\n", path.c_str());
+  std::printf("  model        %s (%s)\n", MetaString(f, "general.name").c_str(),
+              MetaString(f, "general.license").c_str());
+  if (!MetaString(f, "general.author").empty())
+    std::printf("  authors      %s\n", MetaString(f, "general.author").c_str());
+  std::printf("  file         GGUF v%u, %llu bytes, sha256 %s\n", f.version(),
+              (unsigned long long)f.file_size(), file_sha.c_str());
+  std::printf("  architecture gpt2: %d layers, %d heads, %d embd, context %d, vocab %d\n",
+              c.n_layer, c.n_head, c.n_embd, c.context, c.vocab);
+  std::printf("  parameters   %lld\n", (long long)GptParamCount(c));
+  if (!MetaString(f, "modelc.version").empty()) {
+    std::printf("  built by     modelc %s\n", MetaString(f, "modelc.version").c_str());
+    std::printf("  source hash  %s\n", MetaString(f, "modelc.source_hash").c_str());
+  }
+  if (const GgufValue* v = f.Find("modelc.steps"))
+    std::printf("  training     %s steps, %s tokens\n", v->ToDisplayString().c_str(),
+                f.Find("modelc.tokens_seen") ? f.Find("modelc.tokens_seen")->ToDisplayString().c_str() : "?");
+  if (const GgufValue* v = f.Find("modelc.val_loss"))
+    std::printf("  loss         train %s, val %s\n",
+                f.Find("modelc.train_loss") ? f.Find("modelc.train_loss")->ToDisplayString().c_str() : "?",
+                v->ToDisplayString().c_str());
+  if (!manifest.empty()) {
+    std::printf("\ndata\n");
+    for (const auto& d : manifest) {
+      std::printf("  %s — %s (%s)\n", d.value("title", "").c_str(), d.value("author", "").c_str(),
+                  d.value("license", "").c_str());
+      std::printf("      %s, %llu bytes, %llu training tokens used, sha256 %s\n",
+                  d.value("path", "").c_str(), (unsigned long long)d.value("bytes", 0ull),
+                  (unsigned long long)d.value("tokens_used", 0ull), d.value("sha256", "").c_str());
+      if (!d.value("source_url", "").empty())
+        std::printf("      %s\n", d.value("source_url", "").c_str());
+    }
+  }
+  std::printf("\nmetadata (%zu keys)\n", f.kv().size());
+  for (const auto& [k, v] : f.kv())
+    std::printf("  %-40s %-12s %s\n", k.c_str(), v.TypeString().c_str(),
+                v.ToDisplayString(6).c_str());
+  std::printf("\ntensors (%zu)\n", rows.size());
+  std::printf("  %-28s %-14s %-5s %s\n", "name", "shape", "type", "sha256");
+  for (const auto& r : rows)
+    std::printf("  %-28s %-14s %-5s %s\n", r.name.c_str(), r.shape.c_str(), r.type.c_str(),
+                r.sha.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void AddInspectCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("inspect", "Show what a model binary contains and where it came from");
+  auto path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("MODEL", *path, "Model binary (.gguf)")->required();
+  cmd->add_flag("--json", *json, "Machine-readable output");
+  cmd->callback([=] { *exit_code = Inspect(*path, *json); });
+}
+
+}  // namespace modelc

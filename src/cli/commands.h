@@ -1,0 +1,15 @@
+// The modelc subcommands. Each Add*Command registers its options and a
+// callback that sets *exit_code.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace modelc {
+
+void AddBuildCommand(CLI::App& app, int* exit_code);
+void AddRunCommand(CLI::App& app, int* exit_code);
+void AddInspectCommand(CLI::App& app, int* exit_code);
+
+// Prints "modelc: error: <msg>" to stderr.
+void PrintError(const std::string& msg);
+
+}  // namespace modelc

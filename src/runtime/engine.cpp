@@ -1,0 +1,259 @@
+#include "runtime/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <omp.h>
+
+#include "kernels/gemm.h"
+#include "kernels/isa.h"
+#include "kernels/reduce.h"
+#include "layers/layers.h"
+#include "layers/scalar_math.h"
+
+namespace modelc {
+
+namespace {
+
+template <class V>
+void Grow(V& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+// The micro-kernel Gemm uses for the active ISA (same choice as gemm.cpp).
+GemmKernelInfo KernelFor(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return {GemmUkernelAvx512_8x32, 8, 32};
+    case Isa::kAvx2: return {GemmUkernelAvx2_6x16, 6, 16};
+    default: return {GemmUkernelScalar_4x8, 4, 8};
+  }
+}
+
+}  // namespace
+
+InferenceEngine::Packed InferenceEngine::Pack(const float* W, const float* bias, int N,
+                                              int K) const {
+  const int NR = kern_.nr;
+  Packed p;
+  p.N = N;
+  p.K = K;
+  p.np = (N + NR - 1) / NR;
+  p.panels.assign((size_t)p.np * K * NR, 0.0f);
+  for (int q = 0; q < p.np; ++q)
+    for (int j = 0; j < NR && q * NR + j < N; ++j) {
+      const float* row = W + (size_t)(q * NR + j) * K;
+      float* dst = p.panels.data() + (size_t)q * K * NR + j;
+      for (int k = 0; k < K; ++k) dst[(size_t)k * NR] = row[k];
+    }
+  p.has_bias = bias != nullptr;
+  p.bias.assign((size_t)p.np * NR, 0.0f);
+  if (bias) std::copy(bias, bias + N, p.bias.begin());
+  return p;
+}
+
+void InferenceEngine::MatVec(const Packed& W, const float* x, float* out) {
+  const int MR = kern_.mr, NR = kern_.nr, K = W.K;
+  float* ap = apanel_.data();
+  for (int k = 0; k < K; ++k) ap[(size_t)k * MR] = x[k];
+  const int mode = W.has_bias ? 2 : 0;
+  const int nt = (!omp_in_parallel() && 2.0 * W.N * K >= (1 << 18)) ? NumThreads() : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (int q = 0; q < W.np; ++q) {
+    float tile[8 * 32];  // >= MR x NR of every kernel
+    kern_.fn(K, ap, W.panels.data() + (size_t)q * K * NR, tile, NR, mode,
+             W.bias.data() + (size_t)q * NR);
+    const int n = std::min(NR, W.N - q * NR);
+    std::copy(tile, tile + n, out + (size_t)q * NR);
+  }
+}
+
+void InferenceEngine::Linear(const Packed& W, const float* W_raw, const float* bias,
+                             const float* x, float* out, int T) {
+  if (T == 1)
+    MatVec(W, x, out);
+  else
+    linear_forward(out, x, W_raw, bias, (int64_t)T, W.K, W.N);
+}
+
+InferenceEngine::InferenceEngine(const GptConfig& c, const float* params)
+    : cfg_(c), off_(GptParamOffsets(c)), p_(params), kern_(KernelFor(ActiveIsa())) {
+  const size_t C = c.n_embd, ctx = c.context;
+  const int Ci = c.n_embd;
+  for (const BlockOffsets& o : off_.blocks) {
+    BlockPacked b;
+    b.qkv = Pack(params + o.qkvw, params + o.qkvb, 3 * Ci, Ci);
+    b.attproj = Pack(params + o.attprojw, params + o.attprojb, Ci, Ci);
+    b.fc = Pack(params + o.fcw, params + o.fcb, 4 * Ci, Ci);
+    b.fcproj = Pack(params + o.fcprojw, params + o.fcprojb, Ci, 4 * Ci);
+    packed_.push_back(std::move(b));
+  }
+  lm_head_ = Pack(params + off_.wte, nullptr, c.vocab, Ci);
+  apanel_.assign((size_t)kern_.mr * 4 * C, 0.0f);
+  kcache_.assign(c.n_layer, std::vector<float>(ctx * C));
+  vcache_.assign(c.n_layer, std::vector<float>(ctx * C));
+  x_.resize(C);
+  ln_.resize(C);
+  qkv_.resize(3 * C);
+  atty_.resize(C);
+  proj_.resize(C);
+  fch_.resize(4 * C);
+  fchg_.resize(4 * C);
+  mean_.resize(1);
+  rstd_.resize(1);
+  att_.resize((size_t)c.n_head * ctx);
+  const int NR = kern_.nr, hs = Ci / c.n_head;
+  npk_ = (c.context + NR - 1) / NR;
+  npv_ = (hs + NR - 1) / NR;
+  kp_.assign(c.n_layer, std::vector<float>((size_t)c.n_head * npk_ * hs * NR, 0.0f));
+  vp_.assign(c.n_layer, std::vector<float>((size_t)c.n_head * npv_ * ctx * NR, 0.0f));
+  head_panel_size_ = (size_t)kern_.mr * std::max<size_t>(hs, ctx);
+  head_panels_.assign((size_t)c.n_head * head_panel_size_, 0.0f);
+  logits_.resize(c.vocab);
+}
+
+void InferenceEngine::Reset() { pos_ = 0; }
+
+const std::vector<float>& InferenceEngine::Step(int token) {
+  if (full() || token < 0 || token >= cfg_.vocab) return empty_;
+  Forward(&token, 1);
+  return logits_;
+}
+
+const std::vector<float>& InferenceEngine::Prefill(const std::vector<int>& tokens) {
+  const int64_t T = (int64_t)tokens.size();
+  if (T < 1 || T > (int64_t)cfg_.context - pos_) return empty_;
+  for (int t : tokens)
+    if (t < 0 || t >= cfg_.vocab) return empty_;
+  Forward(tokens.data(), (int)T);
+  return logits_;
+}
+
+void InferenceEngine::Forward(const int* tokens, int T) {
+  const int C = cfg_.n_embd, NH = cfg_.n_head;
+  const int hs = C / NH;
+  const int p0 = pos_;
+  const int Lk = p0 + T;  // keys visible to the last row
+  const size_t N = (size_t)T;
+  Grow(x_, N * C);
+  Grow(ln_, N * C);
+  Grow(qkv_, N * 3 * C);
+  Grow(atty_, N * C);
+  Grow(proj_, N * C);
+  Grow(fch_, N * 4 * C);
+  Grow(fchg_, N * 4 * C);
+  Grow(mean_, N);
+  Grow(rstd_, N);
+  Grow(att_, (size_t)NH * T * Lk);
+  const float* P = p_;
+  float* x = x_.data();
+
+  // Embedding, as encoder_forward at positions p0 + t.
+  for (int t = 0; t < T; ++t) {
+    const float* e = P + off_.wte + (int64_t)tokens[t] * C;
+    const float* pe = P + off_.wpe + (int64_t)(p0 + t) * C;
+    float* o = x + (size_t)t * C;
+    for (int c = 0; c < C; ++c) o[c] = e[c] + pe[c];
+  }
+
+  const float scale = 1.0f / std::sqrt((float)hs);
+  const int64_t C3 = 3 * (int64_t)C;
+  for (int l = 0; l < cfg_.n_layer; ++l) {
+    const BlockOffsets& o = off_.blocks[l];
+    float* kc = kcache_[l].data();
+    float* vc = vcache_[l].data();
+    layernorm_forward(ln_.data(), mean_.data(), rstd_.data(), x, P + o.ln1w, P + o.ln1b,
+                      (int64_t)T, C);
+    const BlockPacked& w = packed_[l];
+    Linear(w.qkv, P + o.qkvw, P + o.qkvb, ln_.data(), qkv_.data(), T);
+    const int NR = kern_.nr;
+    for (int t = 0; t < T; ++t) {
+      const int j = p0 + t;
+      const float* q = qkv_.data() + t * C3;
+      std::memcpy(kc + (size_t)j * C, q + C, sizeof(float) * C);
+      std::memcpy(vc + (size_t)j * C, q + 2 * C, sizeof(float) * C);
+      for (int h = 0; h < NH; ++h) {
+        float* kd = kp_[l].data() + ((size_t)(h * npk_ + j / NR) * hs) * NR + j % NR;
+        for (int k = 0; k < hs; ++k) kd[(size_t)k * NR] = q[C + h * hs + k];
+        for (int c = 0; c < hs; ++c)
+          vp_[l][(((size_t)(h * npv_ + c / NR)) * cfg_.context + j) * NR + c % NR] =
+              q[2 * C + h * hs + c];
+      }
+    }
+    // Causal attention of the T new rows over the Lk cached positions, per
+    // head, with attention_forward's row softmax.
+    const int nt = (!omp_in_parallel() && (double)T * Lk * C >= (1 << 16)) ? NumThreads() : 1;
+    if (T == 1) {
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+      for (int h = 0; h < NH; ++h) StepAttentionHead(l, h);
+    } else {
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+      for (int h = 0; h < NH; ++h) {
+      float* S = att_.data() + (size_t)h * T * Lk;
+      // S[T, Lk] = Q[T, hs] · K[Lk, hs]^T
+      Gemm(GemmShape{T, Lk, hs, false, true, (int)C3, C, Lk}, qkv_.data() + h * hs, kc + h * hs,
+           S, GemmInit::kZero, nullptr, false);
+      for (int i = 0; i < T; ++i) {
+        float* row = S + (size_t)i * Lk;
+        const int n = p0 + i + 1;  // visible keys
+        float mx = row[0] * scale;
+        for (int j = 0; j < n; ++j) mx = std::max(mx, row[j] * scale);
+        for (int j = 0; j < n; ++j) row[j] = Exp(row[j] * scale - mx);
+        const float inv = 1.0f / RowSum(row, n);
+        for (int j = 0; j < n; ++j) row[j] = row[j] * inv;
+        for (int j = n; j < Lk; ++j) row[j] = 0;
+      }
+      // Y[T, hs] = P[T, Lk] · V[Lk, hs]
+      Gemm(GemmShape{T, hs, Lk, false, false, Lk, C, C}, S, vc + h * hs, atty_.data() + h * hs,
+           GemmInit::kZero, nullptr, false);
+      }
+    }
+    Linear(w.attproj, P + o.attprojw, P + o.attprojb, atty_.data(), proj_.data(), T);
+    residual_forward(x, x, proj_.data(), (int64_t)T * C);
+    layernorm_forward(ln_.data(), mean_.data(), rstd_.data(), x, P + o.ln2w, P + o.ln2b,
+                      (int64_t)T, C);
+    Linear(w.fc, P + o.fcw, P + o.fcb, ln_.data(), fch_.data(), T);
+    gelu_forward(fchg_.data(), fch_.data(), (int64_t)T * 4 * C);
+    Linear(w.fcproj, P + o.fcprojw, P + o.fcprojb, fchg_.data(), proj_.data(), T);
+    residual_forward(x, x, proj_.data(), (int64_t)T * C);
+  }
+  // Final LayerNorm and tied LM head, for the last row only.
+  layernorm_forward(ln_.data(), mean_.data(), rstd_.data(), x + (size_t)(T - 1) * C,
+                    P + off_.lnfw, P + off_.lnfb, (int64_t)1, C);
+  MatVec(lm_head_, ln_.data(), logits_.data());
+  pos_ += T;
+}
+
+void InferenceEngine::StepAttentionHead(int l, int h) {
+  const int C = cfg_.n_embd, hs = C / cfg_.n_head;
+  const int MR = kern_.mr, NR = kern_.nr;
+  const int Lk = pos_ + 1;
+  const float scale = 1.0f / std::sqrt((float)hs);
+  float* ap = head_panels_.data() + (size_t)h * head_panel_size_;
+  float* S = att_.data() + (size_t)h * Lk;
+  float tile[8 * 32];
+  // S[Lk] = q · K^T, panel by panel (padding keys are 0 and ignored).
+  const float* q = qkv_.data() + h * hs;
+  for (int k = 0; k < hs; ++k) ap[(size_t)k * MR] = q[k];
+  const float* kp = kp_[l].data() + (size_t)h * npk_ * hs * NR;
+  for (int p = 0; p * NR < Lk; ++p) {
+    kern_.fn(hs, ap, kp + (size_t)p * hs * NR, tile, NR, 0, nullptr);
+    std::copy(tile, tile + std::min(NR, Lk - p * NR), S + (size_t)p * NR);
+  }
+  // attention_forward's row softmax.
+  float mx = S[0] * scale;
+  for (int j = 0; j < Lk; ++j) mx = std::max(mx, S[j] * scale);
+  for (int j = 0; j < Lk; ++j) S[j] = Exp(S[j] * scale - mx);
+  const float inv = 1.0f / RowSum(S, Lk);
+  for (int j = 0; j < Lk; ++j) S[j] = S[j] * inv;
+  // y[hs] = P[Lk] · V[Lk, hs]
+  for (int j = 0; j < Lk; ++j) ap[(size_t)j * MR] = S[j];
+  const float* vp = vp_[l].data() + (size_t)h * npv_ * cfg_.context * NR;
+  float* y = atty_.data() + h * hs;
+  for (int p = 0; p < npv_; ++p) {
+    kern_.fn(Lk, ap, vp + (size_t)p * cfg_.context * NR, tile, NR, 0, nullptr);
+    std::copy(tile, tile + std::min(NR, hs - p * NR), y + (size_t)p * NR);
+  }
+}
+
+}  // namespace modelc
