@@ -14,15 +14,15 @@
 
 namespace modelc {
 
-void GemmUkernelScalar_4x8(int kc, const float* Ap, const float* Bp, float* C, long ldc,
-                           int mode, const float* bias) {
+void GemmUkernelScalar_4x8(int kc, const float* A, long rs, long cs, const float* Bp, float* C,
+                           long ldc, int mode, const float* bias) {
   float c[4][8];
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 8; ++j)
       c[i][j] = mode == 0 ? 0.0f : mode == 1 ? C[i * ldc + j] : bias[j];
   for (int k = 0; k < kc; ++k)
     for (int i = 0; i < 4; ++i) {
-      const float a = Ap[k * 4 + i];
+      const float a = A[i * rs + k * cs];
       for (int j = 0; j < 8; ++j) c[i][j] = std::fma(a, Bp[k * 8 + j], c[i][j]);
     }
   for (int i = 0; i < 4; ++i)
@@ -44,7 +44,7 @@ constexpr int kMcPanels = 8;    // A panels per macro tile
 constexpr int kNcPanels = 4;    // B panels per macro tile
 
 struct Buffers {
-  std::vector<float> a, b, bias;
+  std::vector<float> b, bias;
 };
 thread_local Buffers tl_buf;
 
@@ -83,9 +83,7 @@ void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, flo
   const int nt = (parallel && !omp_in_parallel() && flops >= (1 << 18)) ? NumThreads() : 1;
 
   Buffers& buf = tl_buf;
-  buf.a.resize((size_t)mp * MR * K);
   buf.b.resize((size_t)np * NR * K);
-  float* Ap = buf.a.data();
   float* Bp = buf.b.data();
   const float* biasp = bias;
   if (init == GemmInit::kBias) {
@@ -94,28 +92,31 @@ void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, flo
     biasp = buf.bias.data();
   }
 
-  // Pack: Ap[(p*K + k)*MR + i] = op(A)(p*MR+i, k); Bp[(p*K + k)*NR + j] = op(B)(k, p*NR+j).
+  // Pack B into NR-column panels: Bp[(q*K + k)*NR + j] = op(B)(k, q*NR + j),
+  // zero beyond N. A is read in place (full MR-row tiles) or packed per tile
+  // at the bottom edge.
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (int p = 0; p < mp + np; ++p) {
-    if (p < mp) {
-      float* dst = Ap + (size_t)p * K * MR;
-      for (int k = 0; k < K; ++k)
-        for (int i = 0; i < MR; ++i) {
-          const int r = p * MR + i;
-          dst[(size_t)k * MR + i] =
-              r < M ? (s.transA ? A[(long)k * s.lda + r] : A[(long)r * s.lda + k]) : 0.0f;
-        }
+  for (int q = 0; q < np; ++q) {
+    float* dst = Bp + (size_t)q * K * NR;
+    const int j0 = q * NR, nj = std::min(NR, N - j0);
+    if (!s.transB) {
+      for (int k = 0; k < K; ++k) {
+        const float* src = B + (long)k * s.ldb + j0;
+        float* d = dst + (size_t)k * NR;
+        for (int j = 0; j < nj; ++j) d[j] = src[j];
+        for (int j = nj; j < NR; ++j) d[j] = 0.0f;
+      }
     } else {
-      const int q = p - mp;
-      float* dst = Bp + (size_t)q * K * NR;
-      for (int k = 0; k < K; ++k)
-        for (int j = 0; j < NR; ++j) {
-          const int c = q * NR + j;
-          dst[(size_t)k * NR + j] =
-              c < N ? (s.transB ? B[(long)c * s.ldb + k] : B[(long)k * s.ldb + c]) : 0.0f;
-        }
+      for (int j = 0; j < nj; ++j) {
+        const float* src = B + (long)(j0 + j) * s.ldb;
+        for (int k = 0; k < K; ++k) dst[(size_t)k * NR + j] = src[k];
+      }
+      for (int j = nj; j < NR; ++j)
+        for (int k = 0; k < K; ++k) dst[(size_t)k * NR + j] = 0.0f;
     }
   }
+  // op(A)(i,k) = A[i*rsA + k*csA]
+  const long rsA = s.transA ? 1 : s.lda, csA = s.transA ? s.lda : 1;
 
   const int mblocks = (mp + kMcPanels - 1) / kMcPanels;
   const int nblocks = (np + kNcPanels - 1) / kNcPanels;
@@ -124,6 +125,7 @@ void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, flo
   for (int t = 0; t < mblocks * nblocks; ++t) {
     const int mb = t / nblocks, nb = t % nblocks;
     float edge[32 * 32];
+    float apack[8 * kKc];
     for (int k0 = 0; k0 < K; k0 += kKc) {
       const int kc = std::min(kKc, K - k0);
       const int mode = k0 == 0 ? first_mode : 1;
@@ -131,17 +133,26 @@ void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, flo
         const float* bpan = Bp + ((size_t)q * K + k0) * NR;
         const int j0 = q * NR;
         for (int p = mb * kMcPanels; p < std::min(mp, (mb + 1) * kMcPanels); ++p) {
-          const float* apan = Ap + ((size_t)p * K + k0) * MR;
           const int i0 = p * MR;
+          const int mi = std::min(MR, M - i0), nj = std::min(NR, N - j0);
+          const float* at = A + (long)i0 * rsA + (long)k0 * csA;
+          long rs = rsA, cs = csA;
+          if (mi < MR) {  // bottom edge: pack the rows that exist, zero the rest
+            for (int k = 0; k < kc; ++k)
+              for (int i = 0; i < MR; ++i)
+                apack[k * MR + i] = i < mi ? at[(long)i * rsA + (long)k * csA] : 0.0f;
+            at = apack;
+            rs = 1;
+            cs = MR;
+          }
           float* ct = C + (long)i0 * s.ldc + j0;
-          if (i0 + MR <= M && j0 + NR <= N) {
-            kern.fn(kc, apan, bpan, ct, s.ldc, mode, biasp + (biasp ? j0 : 0));
+          if (mi == MR && nj == NR) {
+            kern.fn(kc, at, rs, cs, bpan, ct, s.ldc, mode, biasp + (biasp ? j0 : 0));
           } else {
-            const int mi = std::min(MR, M - i0), nj = std::min(NR, N - j0);
             if (mode == 1)
               for (int i = 0; i < mi; ++i)
                 for (int j = 0; j < nj; ++j) edge[i * NR + j] = ct[(long)i * s.ldc + j];
-            kern.fn(kc, apan, bpan, edge, NR, mode, biasp + (biasp ? j0 : 0));
+            kern.fn(kc, at, rs, cs, bpan, edge, NR, mode, biasp + (biasp ? j0 : 0));
             for (int i = 0; i < mi; ++i)
               for (int j = 0; j < nj; ++j) ct[(long)i * s.ldc + j] = edge[i * NR + j];
           }

@@ -5,8 +5,8 @@
 
 namespace modelc {
 
-void GemmUkernelAvx2_6x16(int kc, const float* Ap, const float* Bp, float* C, long ldc,
-                          int mode, const float* bias) {
+void GemmUkernelAvx2_6x16(int kc, const float* A, long rs, long cs, const float* Bp,
+                          float* C, long ldc, int mode, const float* bias) {
   __m256 c[6][2];
 #pragma GCC unroll 6
   for (int i = 0; i < 6; ++i) {
@@ -26,7 +26,7 @@ void GemmUkernelAvx2_6x16(int kc, const float* Ap, const float* Bp, float* C, lo
     const __m256 b1 = _mm256_loadu_ps(Bp + k * 16 + 8);
 #pragma GCC unroll 6
     for (int i = 0; i < 6; ++i) {
-      const __m256 a = _mm256_broadcast_ss(Ap + k * 6 + i);
+      const __m256 a = _mm256_broadcast_ss(A + i * rs + k * cs);
       c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
       c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
     }

@@ -5,8 +5,8 @@
 
 namespace modelc {
 
-void GemmUkernelAvx512_8x32(int kc, const float* Ap, const float* Bp, float* C, long ldc,
-                            int mode, const float* bias) {
+void GemmUkernelAvx512_8x32(int kc, const float* A, long rs, long cs, const float* Bp,
+                            float* C, long ldc, int mode, const float* bias) {
   __m512 c[8][2];
 #pragma GCC unroll 8
   for (int i = 0; i < 8; ++i) {
@@ -26,7 +26,7 @@ void GemmUkernelAvx512_8x32(int kc, const float* Ap, const float* Bp, float* C, 
     const __m512 b1 = _mm512_loadu_ps(Bp + k * 32 + 16);
 #pragma GCC unroll 8
     for (int i = 0; i < 8; ++i) {
-      const __m512 a = _mm512_set1_ps(Ap[k * 8 + i]);
+      const __m512 a = _mm512_set1_ps(A[i * rs + k * cs]);
       c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
       c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
     }

@@ -4,26 +4,27 @@
 // shared inline function for code that runs on any CPU.
 //
 // A micro-kernel computes one MR x NR tile of C over kc steps of K:
-//   Ap: MR x kc packed k-major (Ap[k*MR + i]); Bp: kc x NR packed k-major
-//   (Bp[k*NR + j]). mode 0: start from 0; 1: start from C; 2: from bias[j].
-//   for k in 0..kc-1: c[i][j] = fma(Ap[k*MR+i], Bp[k*NR+j], c[i][j]) — in order.
+//   A(i,k) = A[i*rs + k*cs] (rows of op(A) read in place, no packing);
+//   Bp: kc x NR packed k-major (Bp[k*NR + j]).
+//   mode 0: start from 0; 1: start from C; 2: from bias[j].
+//   for k in 0..kc-1: c[i][j] = fma(A(i,k), Bp[k*NR+j], c[i][j]) — in order.
 #pragma once
 
 namespace modelc {
 
-typedef void (*GemmMicroKernel)(int kc, const float* Ap, const float* Bp, float* C,
-                                long ldc, int mode, const float* bias);
+typedef void (*GemmMicroKernel)(int kc, const float* A, long rs, long cs, const float* Bp,
+                                float* C, long ldc, int mode, const float* bias);
 
 struct GemmKernelInfo {
   GemmMicroKernel fn;
   int mr, nr;
 };
 
-void GemmUkernelScalar_4x8(int kc, const float* Ap, const float* Bp, float* C, long ldc,
-                           int mode, const float* bias);
-void GemmUkernelAvx2_6x16(int kc, const float* Ap, const float* Bp, float* C, long ldc,
-                          int mode, const float* bias);
-void GemmUkernelAvx512_8x32(int kc, const float* Ap, const float* Bp, float* C, long ldc,
-                            int mode, const float* bias);
+void GemmUkernelScalar_4x8(int kc, const float* A, long rs, long cs, const float* Bp,
+                           float* C, long ldc, int mode, const float* bias);
+void GemmUkernelAvx2_6x16(int kc, const float* A, long rs, long cs, const float* Bp,
+                          float* C, long ldc, int mode, const float* bias);
+void GemmUkernelAvx512_8x32(int kc, const float* A, long rs, long cs, const float* Bp,
+                            float* C, long ldc, int mode, const float* bias);
 
 }  // namespace modelc

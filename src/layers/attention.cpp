@@ -1,11 +1,13 @@
 // Causal multi-head self-attention. Each (batch, head) pair is one task; the
 // matrix products inside run on the deterministic GEMM on the calling thread.
 #include <algorithm>
+#include <type_traits>
 #include <cmath>
 #include <vector>
 
 #include "kernels/gemm.h"
 #include "kernels/reduce.h"
+#include "kernels/vec.h"
 #include "layers/layers.h"
 #include "layers/scalar_math.h"
 
@@ -30,7 +32,10 @@ void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int N
       T* row = P + (int64_t)i * Tn;
       T mx = row[0] * scale;
       for (int j = 0; j <= i; ++j) mx = std::max(mx, row[j] * scale);
-      for (int j = 0; j <= i; ++j) row[j] = Exp(row[j] * scale - mx);
+      if constexpr (std::is_same_v<T, float>)
+        VecExpScaled(row, i + 1, scale, mx);
+      else
+        for (int j = 0; j <= i; ++j) row[j] = Exp(row[j] * scale - mx);
       const T inv = (T)1 / RowSum(row, i + 1);
       for (int j = 0; j <= i; ++j) row[j] = row[j] * inv;
       for (int j = i + 1; j < Tn; ++j) row[j] = 0;

@@ -1,8 +1,10 @@
 // Softmax + cross-entropy over the vocabulary.
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/reduce.h"
+#include "kernels/vec.h"
 #include "layers/layers.h"
 #include "layers/scalar_math.h"
 
@@ -17,7 +19,12 @@ void crossentropy_forward(T* probs, T* losses, const T* logits, const int* targe
     T* p = probs + n * V;
     T mx = z[0];
     for (int v = 1; v < V; ++v) mx = std::max(mx, z[v]);
-    for (int v = 0; v < V; ++v) p[v] = Exp(z[v] - mx);
+    if constexpr (std::is_same_v<T, float>) {
+      for (int v = 0; v < V; ++v) p[v] = z[v];
+      VecExpScaled(p, V, 1.0f, mx);  // z * 1 - mx == z - mx exactly
+    } else {
+      for (int v = 0; v < V; ++v) p[v] = Exp(z[v] - mx);
+    }
     const T sum = RowSum(p, V);
     const T inv = (T)1 / sum;
     for (int v = 0; v < V; ++v) p[v] = p[v] * inv;

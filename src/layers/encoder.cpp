@@ -1,4 +1,6 @@
 // Token + position embedding.
+#include <algorithm>
+
 #include "layers/layers.h"
 
 namespace modelc {
@@ -17,16 +19,22 @@ void encoder_forward(T* out, const int* tok, const T* wte, const T* wpe, int B, 
 
 template <class T>
 void encoder_backward(T* dwte, T* dwpe, const T* dout, const int* tok, int B, int Tn, int C, int V) {
-  // Parallel over channels; each channel walks rows in order b, t, so the
-  // accumulation order into dwte/dwpe is fixed.
+  // Parallel over blocks of channels; each block walks rows in order b, t,
+  // so the accumulation order into dwte/dwpe is fixed.
+  constexpr int kBlk = 64;
 #pragma omp parallel for schedule(static)
-  for (int c = 0; c < C; ++c) {
+  for (int cb = 0; cb < (C + kBlk - 1) / kBlk; ++cb) {
+    const int c0 = cb * kBlk, nc = std::min(kBlk, C - c0);
     for (int b = 0; b < B; ++b)
       for (int t = 0; t < Tn; ++t) {
         const int64_t n = (int64_t)b * Tn + t;
-        const T d = dout[n * C + c];
-        dwte[(int64_t)tok[n] * C + c] += d;
-        dwpe[(int64_t)t * C + c] += d;
+        const T* d = dout + n * C + c0;
+        T* e = dwte + (int64_t)tok[n] * C + c0;
+        T* p = dwpe + (int64_t)t * C + c0;
+        for (int j = 0; j < nc; ++j) {
+          e[j] += d[j];
+          p[j] += d[j];
+        }
       }
   }
 }

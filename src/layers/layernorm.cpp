@@ -1,4 +1,5 @@
 // LayerNorm over the channel dimension.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -43,17 +44,30 @@ void layernorm_backward(T* dinp, T* dw, T* db, const T* dout, const T* inp, cons
       T* di = dinp + n * C;
       for (int c = 0; c < C; ++c) di[c] += rstd[n] * ((g[c] - gm) - xh[c] * gxm);
     }
-    // Parameter gradients: parallel over channels, rows in order.
+    // Parameter gradients: parallel over blocks of channels; within a block
+    // rows are visited in order (the per-element order is fixed), reading
+    // dout row by row.
+    constexpr int kBlk = 64;
 #pragma omp for schedule(static)
-    for (int c = 0; c < C; ++c) {
-      T sw = dw[c], sb = db[c];
-      for (int64_t n = 0; n < N; ++n) {
-        const T d = dout[n * C + c];
-        sw += d * ((inp[n * C + c] - mean[n]) * rstd[n]);
-        sb += d;
+    for (int cb = 0; cb < (C + kBlk - 1) / kBlk; ++cb) {
+      const int c0 = cb * kBlk, nc = std::min(kBlk, C - c0);
+      T sw[kBlk], sb[kBlk];
+      for (int j = 0; j < nc; ++j) {
+        sw[j] = dw[c0 + j];
+        sb[j] = db[c0 + j];
       }
-      dw[c] = sw;
-      db[c] = sb;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* d = dout + n * C + c0;
+        const T* x = inp + n * C + c0;
+        for (int j = 0; j < nc; ++j) {
+          sw[j] += d[j] * ((x[j] - mean[n]) * rstd[n]);
+          sb[j] += d[j];
+        }
+      }
+      for (int j = 0; j < nc; ++j) {
+        dw[c0 + j] = sw[j];
+        db[c0 + j] = sb[j];
+      }
     }
   }
 }

@@ -1,4 +1,6 @@
 // Fully connected layer on the deterministic GEMM.
+#include <algorithm>
+
 #include "kernels/gemm.h"
 #include "layers/layers.h"
 
@@ -19,11 +21,18 @@ void linear_backward(T* dinp, T* dW, T* dbias, const T* dout, const T* inp, cons
   // dW[OC,C] += dout^T[OC,N] · inp[N,C]
   Gemm(MakeGemm(OC, C, (int)N, true, false), dout, inp, dW, GemmInit::kAccumulate);
   if (dbias) {
+    // Column sums in row order, parallel over blocks of columns.
+    constexpr int kBlk = 64;
 #pragma omp parallel for schedule(static)
-    for (int o = 0; o < OC; ++o) {
-      T s = dbias[o];
-      for (int64_t n = 0; n < N; ++n) s += dout[n * OC + o];
-      dbias[o] = s;
+    for (int ob = 0; ob < (OC + kBlk - 1) / kBlk; ++ob) {
+      const int o0 = ob * kBlk, no = std::min(kBlk, OC - o0);
+      T s[kBlk];
+      for (int j = 0; j < no; ++j) s[j] = dbias[o0 + j];
+      for (int64_t n = 0; n < N; ++n) {
+        const T* d = dout + n * OC + o0;
+        for (int j = 0; j < no; ++j) s[j] += d[j];
+      }
+      for (int j = 0; j < no; ++j) dbias[o0 + j] = s[j];
     }
   }
 }

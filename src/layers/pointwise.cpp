@@ -1,4 +1,10 @@
 // Elementwise layers: GELU (tanh form) and the residual add.
+// float runs on the ISA-dispatched kernels (kernels/vec.h, mathfn::gelu_tanh);
+// double (tests) on the same formula written out below.
+#include <algorithm>
+#include <type_traits>
+
+#include "kernels/vec.h"
 #include "layers/layers.h"
 #include "layers/scalar_math.h"
 
@@ -9,8 +15,16 @@ constexpr double kGeluS = 0.7978845608028654;  // sqrt(2/pi)
 constexpr double kGeluA = 0.044715;
 }  // namespace
 
+constexpr int64_t kChunk = 4096;  // elements per parallel task
+
 template <class T>
 void gelu_forward(T* out, const T* inp, int64_t N) {
+  if constexpr (std::is_same_v<T, float>) {
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < (N + kChunk - 1) / kChunk; ++c)
+      VecGeluForward(out + c * kChunk, inp + c * kChunk, std::min(kChunk, N - c * kChunk));
+    return;
+  }
   const T s = (T)kGeluS, a = (T)kGeluA;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; ++i) {
@@ -22,6 +36,13 @@ void gelu_forward(T* out, const T* inp, int64_t N) {
 
 template <class T>
 void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t N) {
+  if constexpr (std::is_same_v<T, float>) {
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < (N + kChunk - 1) / kChunk; ++c)
+      VecGeluBackwardAcc(dinp + c * kChunk, inp + c * kChunk, dout + c * kChunk,
+                         std::min(kChunk, N - c * kChunk));
+    return;
+  }
   const T s = (T)kGeluS, a = (T)kGeluA;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; ++i) {

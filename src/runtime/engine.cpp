@@ -61,7 +61,7 @@ void InferenceEngine::MatVec(const Packed& W, const float* x, float* out) {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (int q = 0; q < W.np; ++q) {
     float tile[8 * 32];  // >= MR x NR of every kernel
-    kern_.fn(K, ap, W.panels.data() + (size_t)q * K * NR, tile, NR, mode,
+    kern_.fn(K, ap, 1, MR, W.panels.data() + (size_t)q * K * NR, tile, NR, mode,
              W.bias.data() + (size_t)q * NR);
     const int n = std::min(NR, W.N - q * NR);
     std::copy(tile, tile + n, out + (size_t)q * NR);
@@ -237,7 +237,7 @@ void InferenceEngine::StepAttentionHead(int l, int h) {
   for (int k = 0; k < hs; ++k) ap[(size_t)k * MR] = q[k];
   const float* kp = kp_[l].data() + (size_t)h * npk_ * hs * NR;
   for (int p = 0; p * NR < Lk; ++p) {
-    kern_.fn(hs, ap, kp + (size_t)p * hs * NR, tile, NR, 0, nullptr);
+    kern_.fn(hs, ap, 1, MR, kp + (size_t)p * hs * NR, tile, NR, 0, nullptr);
     std::copy(tile, tile + std::min(NR, Lk - p * NR), S + (size_t)p * NR);
   }
   // attention_forward's row softmax.
@@ -251,7 +251,7 @@ void InferenceEngine::StepAttentionHead(int l, int h) {
   const float* vp = vp_[l].data() + (size_t)h * npv_ * cfg_.context * NR;
   float* y = atty_.data() + h * hs;
   for (int p = 0; p < npv_; ++p) {
-    kern_.fn(Lk, ap, vp + (size_t)p * cfg_.context * NR, tile, NR, 0, nullptr);
+    kern_.fn(Lk, ap, 1, MR, vp + (size_t)p * cfg_.context * NR, tile, NR, 0, nullptr);
     std::copy(tile, tile + std::min(NR, hs - p * NR), y + (size_t)p * NR);
   }
 }

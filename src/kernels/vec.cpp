@@ -1,0 +1,41 @@
+#include "kernels/vec.h"
+#include "kernels/mathfn.h"  // before the namespaces below: its static inline functions are compiled per file
+
+#include "kernels/isa.h"
+
+namespace modelc {
+
+namespace vec_scalar {
+#include "kernels/vec_impl.h"
+}  // namespace vec_scalar
+
+void VecGeluForward_avx2(float*, const float*, int64_t);
+void VecGeluBackwardAcc_avx2(float*, const float*, const float*, int64_t);
+void VecExpScaled_avx2(float*, int64_t, float, float);
+void VecGeluForward_avx512(float*, const float*, int64_t);
+void VecGeluBackwardAcc_avx512(float*, const float*, const float*, int64_t);
+void VecExpScaled_avx512(float*, int64_t, float, float);
+
+namespace {
+struct VecTable {
+  void (*gelu_fwd)(float*, const float*, int64_t);
+  void (*gelu_bwd)(float*, const float*, const float*, int64_t);
+  void (*exp_scaled)(float*, int64_t, float, float);
+};
+const VecTable& Table() {
+  static const VecTable t = [] {
+    switch (ActiveIsa()) {
+      case Isa::kAvx512: return VecTable{VecGeluForward_avx512, VecGeluBackwardAcc_avx512, VecExpScaled_avx512};
+      case Isa::kAvx2: return VecTable{VecGeluForward_avx2, VecGeluBackwardAcc_avx2, VecExpScaled_avx2};
+      default: return VecTable{vec_scalar::GeluForwardImpl, vec_scalar::GeluBackwardAccImpl, vec_scalar::ExpScaledImpl};
+    }
+  }();
+  return t;
+}
+}  // namespace
+
+void VecGeluForward(float* out, const float* in, int64_t n) { Table().gelu_fwd(out, in, n); }
+void VecGeluBackwardAcc(float* d, const float* x, const float* g, int64_t n) { Table().gelu_bwd(d, x, g, n); }
+void VecExpScaled(float* x, int64_t n, float scale, float sub) { Table().exp_scaled(x, n, scale, sub); }
+
+}  // namespace modelc

@@ -1,0 +1,17 @@
+// Element-wise float kernels with run-time ISA dispatch. The same source
+// (vec_impl.h) is compiled once per ISA; each element follows the same
+// operations in the same order (explicit fma, no contraction), so every ISA
+// gives bit-identical results — only the speed differs.
+#pragma once
+#include <cstdint>
+
+namespace modelc {
+
+// out[i] = mathfn::gelu_tanh(in[i])
+void VecGeluForward(float* out, const float* in, int64_t n);
+// dinp[i] += mathfn::gelu_tanh_grad(inp[i]) * dout[i]
+void VecGeluBackwardAcc(float* dinp, const float* inp, const float* dout, int64_t n);
+// x[i] = mathfn::exp(x[i] * scale - sub)
+void VecExpScaled(float* x, int64_t n, float scale, float sub);
+
+}  // namespace modelc

@@ -1,0 +1,16 @@
+// Element-wise kernels compiled for avx2 (see vec.h).
+#include <cstdint>
+#include "kernels/mathfn.h"  // before the namespaces below: its static inline functions are compiled per file
+
+namespace modelc {
+namespace vec_avx2 {
+#include "kernels/vec_impl.h"
+}  // namespace vec_avx2
+
+void VecGeluForward_avx2(float* out, const float* in, int64_t n) { vec_avx2::GeluForwardImpl(out, in, n); }
+void VecGeluBackwardAcc_avx2(float* d, const float* x, const float* g, int64_t n) {
+  vec_avx2::GeluBackwardAccImpl(d, x, g, n);
+}
+void VecExpScaled_avx2(float* x, int64_t n, float scale, float sub) { vec_avx2::ExpScaledImpl(x, n, scale, sub); }
+
+}  // namespace modelc
