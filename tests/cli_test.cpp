@@ -1,0 +1,945 @@
+// End-to-end tests of the modelc command line: the built `modelc` binary
+// (MODELC_BIN) is run as a subprocess on small generated model sources.
+//
+// Every test works in its own temporary folder under /tmp; one model is built
+// once (lazily) and shared by the tests that only read it.
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "util/atomic_file.h"
+#include "util/sha256.h"
+
+extern char** environ;
+
+namespace modelc {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------
+// Helpers: temp folders, files, subprocesses.
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = "/tmp/modelc_cli_XXXXXX";
+    char* d = ::mkdtemp(tmpl.data());
+    if (d == nullptr) {
+      ADD_FAILURE() << "mkdtemp failed: " << std::strerror(errno);
+      return;
+    }
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+void WriteText(const std::string& path, const std::string& contents) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << contents;
+  ASSERT_TRUE(f.good()) << "cannot write " << path;
+}
+
+std::string Slurp(const std::string& path) {
+  std::string s;
+  Status st = ReadFile(path, &s);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return s;
+}
+
+std::string FileSha(const std::string& path) {
+  std::string hex;
+  Status st = Sha256File(path, &hex);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return hex;
+}
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+int CountLines(const std::string& s) { return (int)std::count(s.begin(), s.end(), '\n'); }
+
+bool IsHex64(const std::string& s) { return std::regex_match(s, std::regex("[0-9a-f]{64}")); }
+
+// 1-based number of the first line of `text` that contains `needle`.
+int LineOf(const std::string& text, const std::string& needle) {
+  size_t pos = text.find(needle);
+  if (pos == std::string::npos) {
+    ADD_FAILURE() << "'" << needle << "' not in text";
+    return 0;
+  }
+  return 1 + (int)std::count(text.begin(), text.begin() + (long)pos, '\n');
+}
+
+struct Proc {
+  bool exited = false;   // terminated normally (not by a signal)
+  int code = -1;         // exit status when exited
+  int signal = 0;        // terminating signal otherwise
+  std::string out, err;  // captured stdout / stderr
+};
+
+std::ostream& operator<<(std::ostream& os, const Proc& p) {
+  os << "[exited=" << p.exited << " code=" << p.code << " signal=" << p.signal
+     << "]\n--- stdout ---\n" << p.out.substr(0, 4000) << "\n--- stderr ---\n" << p.err.substr(0, 4000);
+  return os;
+}
+
+std::string ReadFd(int fd) {
+  std::string s;
+  ::lseek(fd, 0, SEEK_SET);
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    s.append(buf, (size_t)n);
+  }
+  return s;
+}
+
+int TempFd() {
+  char tmpl[] = "/tmp/modelc_cli_io_XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  if (fd >= 0) ::unlink(tmpl);
+  return fd;
+}
+
+// Runs `modelc ARGS...` with stdin from /dev/null and stdout / stderr
+// captured into (unlinked) temp files, so stderr is not a terminal.
+// `env` entries are set (or replaced) in the child's environment; `cwd`, if
+// given, is the child's working directory.
+Proc RunModelc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+               const std::string& cwd = "") {
+  Proc p;
+  std::vector<std::string> argv_s = {MODELC_BIN};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    std::string key = kv.substr(0, kv.find('='));
+    if (!env.count(key)) env_s.push_back(kv);
+  }
+  for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  const int out_fd = TempFd(), err_fd = TempFd();
+  if (out_fd < 0 || err_fd < 0) {
+    ADD_FAILURE() << "mkstemp failed";
+    return p;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+  pid_t pid;
+  int rc = posix_spawn(&pid, MODELC_BIN, &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << MODELC_BIN << ": " << std::strerror(rc);
+    ::close(out_fd);
+    ::close(err_fd);
+    return p;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  p.exited = WIFEXITED(status);
+  p.code = p.exited ? WEXITSTATUS(status) : -1;
+  p.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  p.out = ReadFd(out_fd);
+  p.err = ReadFd(err_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+  return p;
+}
+
+// First capture group of `re` in `s` ("" if no match).
+std::string Capture(const std::string& s, const std::string& re) {
+  std::smatch m;
+  if (std::regex_search(s, m, std::regex(re)) && m.size() > 1) return m[1].str();
+  return "";
+}
+
+// ---------------------------------------------------------------------------
+// The model source generator.
+
+// English-like text from a fixed-seed generator: sentences of common words.
+std::string MakeCorpus(uint64_t seed, size_t bytes) {
+  static const char* const kWords[] = {
+      "the",    "of",    "and",   "to",    "a",      "in",     "is",    "it",    "you",   "that",
+      "he",     "was",   "for",   "on",    "are",    "with",   "as",    "his",   "they",  "be",
+      "at",     "one",   "have",  "this",  "from",   "or",     "had",   "by",    "word",  "but",
+      "what",   "some",  "we",    "can",   "out",    "other",  "were",  "all",   "there", "when",
+      "up",     "use",   "your",  "how",   "said",   "an",     "each",  "she",   "which", "do",
+      "their",  "time",  "if",    "will",  "way",    "about",  "many",  "then",  "them",  "write",
+      "would",  "like",  "so",    "these", "her",    "long",   "make",  "thing", "see",   "him",
+      "two",    "has",   "look",  "more",  "day",    "could",  "go",    "come",  "did",   "number",
+      "sound",  "no",    "most",  "people", "my",    "over",   "know",  "water", "than",  "call",
+      "first",  "who",   "may",   "down",  "side",   "been",   "now",   "find",  "garden", "river",
+      "little", "house", "old",   "night", "morning", "light", "story", "under", "small", "quiet"};
+  const size_t n_words = sizeof(kWords) / sizeof(kWords[0]);
+  uint64_t state = seed;
+  auto next = [&state]() {  // splitmix64
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  std::string text;
+  while (text.size() < bytes) {
+    const int sentences = 1 + (int)(next() % 3);
+    for (int s = 0; s < sentences; ++s) {
+      const int words = 4 + (int)(next() % 9);
+      for (int w = 0; w < words; ++w) {
+        std::string word = kWords[next() % n_words];
+        if (w == 0) word[0] = (char)std::toupper((unsigned char)word[0]);
+        if (w > 0) text += (next() % 7 == 0) ? ", " : " ";
+        text += word;
+      }
+      const uint64_t p = next() % 10;
+      text += p < 7 ? "." : (p < 9 ? "?" : "!");
+      if (s + 1 < sentences) text += ' ';
+    }
+    text += '\n';
+  }
+  return text;
+}
+
+struct SourceSpec {
+  std::string name = "tiny-cli";
+  std::string license = "MIT";
+  int n_layer = 2, n_head = 2, n_embd = 32, context = 32;
+  int steps = 20, batch_size = 4, micro_batch_size = 2;
+  std::string learning_rate = "0.003";
+  int eval_every = 10, eval_batches = 2;
+  int seed = 7;
+  uint64_t corpus_seed = 42;
+  size_t corpus_bytes = 30000;
+};
+
+const char kDataTitle[] = "Generated words";
+const char kDataUrl[] = "https://example.invalid/generated-words";
+
+// model.toml text for `s`; `sha256_line` is put into [[data]] (e.g. a
+// sha256 = "..." line, or "" for none); `data_extra` is appended to [[data]].
+std::string ModelToml(const SourceSpec& s, const std::string& sha256_line = "",
+                      const std::string& data_extra = "") {
+  std::ostringstream t;
+  t << "# generated by cli_test\n"
+    << "[model]\n"
+    << "name = \"" << s.name << "\"\n"
+    << "description = \"A tiny test model\"\n"
+    << "license = \"" << s.license << "\"\n"
+    << "authors = [\"cli_test\"]\n"
+    << "\n[architecture]\n"
+    << "family = \"gpt\"\n"
+    << "n_layer = " << s.n_layer << "\n"
+    << "n_head = " << s.n_head << "\n"
+    << "n_embd = " << s.n_embd << "\n"
+    << "context = " << s.context << "\n"
+    << "\n[tokenizer]\n"
+    << "kind = \"byte\"\n"
+    << "\n[train]\n"
+    << "steps = " << s.steps << "\n"
+    << "batch_size = " << s.batch_size << "\n"
+    << "micro_batch_size = " << s.micro_batch_size << "\n"
+    << "learning_rate = " << s.learning_rate << "\n"
+    << "warmup_steps = 2\n"
+    << "lr_schedule = \"cosine\"\n"
+    << "seed = " << s.seed << "\n"
+    << "eval_every = " << s.eval_every << "\n"
+    << "eval_batches = " << s.eval_batches << "\n"
+    << "\n[[data]]\n"
+    << "path = \"corpus.txt\"\n"
+    << sha256_line << (sha256_line.empty() ? "" : "\n")
+    << "title = \"" << kDataTitle << "\"\n"
+    << "author = \"cli_test\"\n"
+    << "license = \"CC0-1.0\"\n"
+    << "source_url = \"" << kDataUrl << "\"\n"
+    << "split = 0.1\n"
+    << data_extra;
+  return t.str();
+}
+
+// Writes a model source (model.toml + corpus.txt) into `dir` and, if `pin`,
+// pins the data hash with `modelc build --pin DIR`.
+void WriteSource(const std::string& dir, const SourceSpec& s = {}, bool pin = true) {
+  WriteText(dir + "/corpus.txt", MakeCorpus(s.corpus_seed, s.corpus_bytes));
+  WriteText(dir + "/model.toml", ModelToml(s));
+  if (!pin) return;
+  Proc p = RunModelc({"build", "--pin", dir});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  ASSERT_TRUE(Contains(p.out, "pinned corpus.txt")) << p;
+  ASSERT_TRUE(Contains(Slurp(dir + "/model.toml"), "sha256 = \"" + FileSha(dir + "/corpus.txt") + "\""));
+}
+
+// ---------------------------------------------------------------------------
+// The shared model: built once, removed at exit.
+
+struct SharedModel {
+  TempDir tmp;
+  std::string src, model, hash;
+  SourceSpec spec;
+  Proc build;
+  bool ok = false;
+};
+
+SharedModel* g_shared = nullptr;
+
+class SharedModelEnv : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    delete g_shared;
+    g_shared = nullptr;
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kSharedEnv =
+    ::testing::AddGlobalTestEnvironment(new SharedModelEnv);
+
+const SharedModel& Shared() {
+  if (!g_shared) {
+    g_shared = new SharedModel;
+    SharedModel& s = *g_shared;
+    s.src = s.tmp / "src";
+    s.model = s.tmp / "out/model.gguf";
+    fs::create_directories(s.tmp / "out");
+    WriteSource(s.src, s.spec);
+    s.build = RunModelc({"build", s.src, "-o", s.model, "--threads", "1"});
+    s.ok = s.build.exited && s.build.code == 0 && fs::exists(s.model);
+    if (s.ok) s.hash = FileSha(s.model);
+  }
+  return *g_shared;
+}
+
+#define ASSERT_SHARED_OK()                                     \
+  do {                                                         \
+    const SharedModel& s_ = Shared();                          \
+    ASSERT_TRUE(s_.ok) << "shared model build failed: " << s_.build; \
+  } while (0)
+
+json InspectJson(const std::string& model) {
+  Proc p = RunModelc({"inspect", model, "--json"});
+  EXPECT_TRUE(p.exited && p.code == 0) << p;
+  json j = json::parse(p.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << "inspect --json output is not JSON:\n" << p.out;
+  return j;
+}
+
+// A failed command: exit status 1 (not a signal), nothing on stdout, exactly
+// one "modelc: error: ..." line on stderr containing every string in `want`.
+void ExpectCleanError(const Proc& p, const std::vector<std::string>& want) {
+  EXPECT_TRUE(p.exited) << "killed by signal " << p.signal << "\n" << p;
+  EXPECT_EQ(p.code, 1) << p;
+  EXPECT_EQ(p.out, "") << p;
+  EXPECT_EQ(CountLines(p.err), 1) << p;
+  EXPECT_EQ(p.err.rfind("modelc: error: ", 0), 0u) << p;
+  for (const auto& w : want) EXPECT_TRUE(Contains(p.err, w)) << "missing '" << w << "' in:\n" << p;
+}
+
+// Each test gets its own temp folder.
+class CliTest : public ::testing::Test {
+ protected:
+  TempDir tmp_;
+  std::string Dir() const { return tmp_.path(); }
+};
+
+class CliDeterminism : public CliTest {};
+class CliBuild : public CliTest {};
+class CliInspect : public CliTest {};
+class CliRun : public CliTest {};
+class CliErrors : public CliTest {};
+class CliHelp : public CliTest {};
+
+// ---------------------------------------------------------------------------
+// 1. Determinism.
+
+TEST_F(CliDeterminism, ThreadCountDoesNotChangeTheBytes) {
+  ASSERT_SHARED_OK();
+  // A second copy of the source in another folder: the bytes must not depend
+  // on where the source lives either.
+  const std::string src = tmp_ / "src";
+  WriteSource(src, Shared().spec);
+  for (int threads : {1, 2, 3, 8}) {
+    const std::string out = tmp_ / ("t" + std::to_string(threads) + ".gguf");
+    Proc p = RunModelc({"build", src, "-o", out, "--threads", std::to_string(threads), "-q"});
+    ASSERT_TRUE(p.exited && p.code == 0) << "threads " << threads << "\n" << p;
+    const std::string hash = FileSha(out);
+    EXPECT_EQ(Capture(p.out, "sha256\\s+([0-9a-f]{64})"), hash) << p;
+    EXPECT_EQ(hash, Shared().hash) << "--threads " << threads << " changed the model binary";
+  }
+}
+
+TEST_F(CliDeterminism, IsaDoesNotChangeTheBytes) {
+  ASSERT_SHARED_OK();
+  for (const char* isa : {"scalar", "avx2", "avx512"}) {
+    const std::string out = tmp_ / (std::string(isa) + ".gguf");
+    Proc p = RunModelc({"build", Shared().src, "-o", out, "--threads", "2", "-q"}, {{"MODELC_ISA", isa}});
+    ASSERT_TRUE(p.exited && p.code == 0) << "MODELC_ISA=" << isa << "\n" << p;
+    EXPECT_EQ(FileSha(out), Shared().hash) << "MODELC_ISA=" << isa << " changed the model binary";
+    EXPECT_EQ(Capture(p.out, "sha256\\s+([0-9a-f]{64})"), Shared().hash) << p;
+  }
+}
+
+TEST_F(CliDeterminism, RunTextDoesNotDependOnThreadsOrIsa) {
+  ASSERT_SHARED_OK();
+  const std::vector<std::string> args = {"run",    Shared().model, "--prompt", "The ", "-n", "20",
+                                         "--seed", "3",            "--temperature", "1"};
+  Proc ref = RunModelc(args);
+  ASSERT_TRUE(ref.exited && ref.code == 0) << ref;
+  auto with_threads = args;
+  with_threads.insert(with_threads.end(), {"--threads", "2"});
+  Proc p2 = RunModelc(with_threads);
+  EXPECT_EQ(p2.out, ref.out) << p2;
+  for (const char* isa : {"scalar", "avx2"}) {
+    Proc p = RunModelc(args, {{"MODELC_ISA", isa}});
+    EXPECT_EQ(p.out, ref.out) << "MODELC_ISA=" << isa << "\n" << p;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 2. Build output.
+
+TEST_F(CliBuild, PrintsSummaryAndWritesOutput) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src);
+  const std::string out_dir = tmp_ / "out";
+  fs::create_directories(out_dir);
+  const std::string out = out_dir + "/m.gguf";
+  Proc p = RunModelc({"build", src, "-o", out, "--threads", "2"});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+
+  // stdout: the summary.
+  EXPECT_TRUE(Contains(p.out, "built tiny-cli")) << p;
+  const std::string train_loss = Capture(p.out, "train loss\\s+([0-9.]+)");
+  const std::string val_loss = Capture(p.out, "val loss\\s+([0-9.]+)");
+  const std::string unigram = Capture(p.out, "unigram baseline ([0-9.]+)");
+  const std::string tps = Capture(p.out, "\\(([0-9.]+) tokens/s\\)");
+  ASSERT_FALSE(train_loss.empty()) << p;
+  ASSERT_FALSE(val_loss.empty()) << p;
+  ASSERT_FALSE(unigram.empty()) << p;
+  ASSERT_FALSE(tps.empty()) << p;
+  for (const std::string& v : {train_loss, val_loss, unigram}) {
+    const double x = std::stod(v);
+    EXPECT_TRUE(std::isfinite(x) && x > 0) << v;
+    EXPECT_LT(x, std::log(256.0)) << "loss above the uniform distribution's: " << v;
+  }
+  EXPECT_GT(std::stod(tps), 0) << p;
+  EXPECT_EQ(Capture(p.out, "output\\s+(\\S+)"), out) << p;
+  EXPECT_EQ(Capture(p.out, "sha256\\s+([0-9a-f]{64})"), FileSha(out)) << p;
+
+  // The file, and nothing else (no temp files), in the output folder.
+  EXPECT_EQ(ListDir(out_dir), std::vector<std::string>{"m.gguf"});
+  // The source folder is left as it was.
+  EXPECT_EQ(ListDir(src), (std::vector<std::string>{"corpus.txt", "model.toml"}));
+
+  // stderr is not a terminal: a header line, then plain "step N/M ..." lines.
+  EXPECT_FALSE(Contains(p.err, "\r")) << p;
+  EXPECT_FALSE(Contains(p.err, "\033")) << p;
+  std::istringstream lines(p.err);
+  std::string line;
+  ASSERT_TRUE(std::getline(lines, line)) << p;
+  EXPECT_EQ(line.rfind("building tiny-cli", 0), 0u) << line;
+  int steps_seen = 0;
+  bool saw_last = false;
+  while (std::getline(lines, line)) {
+    EXPECT_TRUE(std::regex_search(line, std::regex("^step [0-9]+/20 loss [0-9.]+"))) << "line: " << line;
+    ++steps_seen;
+    saw_last |= line.rfind("step 20/20 ", 0) == 0;
+  }
+  EXPECT_GE(steps_seen, 2) << p;
+  EXPECT_TRUE(saw_last) << p;
+  EXPECT_TRUE(Contains(p.err, " val ")) << "no validation loss in the progress lines\n" << p;
+}
+
+TEST_F(CliBuild, DefaultOutputIsModelNameInCurrentFolder) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src);
+  const std::string cwd = tmp_ / "cwd";
+  fs::create_directories(cwd);
+  Proc p = RunModelc({"build", src, "-q"}, {}, cwd);
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  EXPECT_EQ(ListDir(cwd), std::vector<std::string>{"tiny-cli.gguf"});
+  EXPECT_EQ(p.err, "") << "-q must print no progress\n" << p;
+  EXPECT_EQ(Capture(p.out, "sha256\\s+([0-9a-f]{64})"), FileSha(cwd + "/tiny-cli.gguf"));
+}
+
+TEST_F(CliBuild, OverwritesAnExistingOutput) {
+  ASSERT_SHARED_OK();
+  const std::string out = tmp_ / "m.gguf";
+  WriteText(out, "old contents");
+  Proc p = RunModelc({"build", Shared().src, "-o", out, "-q"});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  EXPECT_EQ(FileSha(out), Shared().hash);
+  EXPECT_EQ(ListDir(Dir()), std::vector<std::string>{"m.gguf"});
+}
+
+TEST_F(CliBuild, PinIsIdempotentAndPreservesTheRest) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src);  // pins once
+  const std::string before = Slurp(src + "/model.toml");
+  Proc p = RunModelc({"build", "--pin", src});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  EXPECT_TRUE(Contains(p.out, "already pinned")) << p;
+  EXPECT_EQ(Slurp(src + "/model.toml"), before);
+  // Pinning inserted exactly one line into the generated text.
+  const std::string pinned_line = "sha256 = \"" + FileSha(src + "/corpus.txt") + "\"";
+  EXPECT_EQ(before, ModelToml(SourceSpec{}, pinned_line));
+  // --pin stops there: no model is built.
+  EXPECT_EQ(ListDir(src), (std::vector<std::string>{"corpus.txt", "model.toml"}));
+}
+
+// ---------------------------------------------------------------------------
+// 3. Provenance.
+
+TEST_F(CliInspect, JsonCarriesArchitectureAndProvenance) {
+  ASSERT_SHARED_OK();
+  const SharedModel& s = Shared();
+  json j = InspectJson(s.model);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j.value("sha256", ""), s.hash);
+
+  const json& a = j["architecture"];
+  EXPECT_EQ(a["family"], "gpt2");
+  EXPECT_EQ(a["n_layer"], s.spec.n_layer);
+  EXPECT_EQ(a["n_head"], s.spec.n_head);
+  EXPECT_EQ(a["n_embd"], s.spec.n_embd);
+  EXPECT_EQ(a["context"], s.spec.context);
+  EXPECT_EQ(a["vocab"], 256);
+  ASSERT_TRUE(j["parameters"].is_number_integer());
+  const int64_t params = j["parameters"].get<int64_t>();
+  EXPECT_GT(params, 0);
+
+  const json& m = j["metadata"];
+  ASSERT_TRUE(m.is_object());
+  EXPECT_EQ(m.value("general.architecture", ""), "gpt2");
+  EXPECT_EQ(m.value("general.name", ""), s.spec.name);
+  EXPECT_EQ(m.value("general.license", ""), s.spec.license);
+  EXPECT_EQ(m.value("modelc.version", ""), MODELC_VERSION);
+  EXPECT_EQ(m.value("gpt2.block_count", -1), s.spec.n_layer);
+  EXPECT_EQ(m.value("gpt2.attention.head_count", -1), s.spec.n_head);
+  EXPECT_EQ(m.value("gpt2.embedding_length", -1), s.spec.n_embd);
+  EXPECT_EQ(m.value("gpt2.context_length", -1), s.spec.context);
+  const std::string source_hash = m.value("modelc.source_hash", "");
+  EXPECT_TRUE(IsHex64(source_hash)) << source_hash;
+
+  // The recipe: the normalized model.toml; the source hash is its sha256.
+  const std::string recipe_text = m.value("modelc.recipe", "");
+  EXPECT_EQ(Sha256Hex(recipe_text), source_hash);
+  json recipe = json::parse(recipe_text, nullptr, false);
+  ASSERT_FALSE(recipe.is_discarded()) << recipe_text;
+  EXPECT_EQ(recipe["architecture"]["n_layer"], s.spec.n_layer);
+  EXPECT_EQ(recipe["architecture"]["n_head"], s.spec.n_head);
+  EXPECT_EQ(recipe["architecture"]["n_embd"], s.spec.n_embd);
+  EXPECT_EQ(recipe["architecture"]["context"], s.spec.context);
+  EXPECT_EQ(recipe["train"]["steps"], s.spec.steps);
+  EXPECT_EQ(recipe["train"]["batch_size"], s.spec.batch_size);
+  EXPECT_EQ(recipe["train"]["seed"], s.spec.seed);
+
+  // The data manifest: what the model was trained on.
+  const std::string data_sha = FileSha(s.src + "/corpus.txt");
+  json manifest = json::parse(m.value("modelc.data_manifest", ""), nullptr, false);
+  ASSERT_TRUE(manifest.is_array() && manifest.size() == 1) << m.value("modelc.data_manifest", "");
+  const json& d = manifest[0];
+  EXPECT_EQ(d.value("title", ""), kDataTitle);
+  EXPECT_EQ(d.value("sha256", ""), data_sha);
+  EXPECT_EQ(d.value("path", ""), "corpus.txt");
+  EXPECT_EQ(d.value("source_url", ""), kDataUrl);
+  EXPECT_EQ(d.value("license", ""), "CC0-1.0");
+  EXPECT_EQ(d.value("bytes", 0ull), fs::file_size(s.src + "/corpus.txt"));
+  EXPECT_GT(d.value("tokens_used", 0ull), 0ull);
+  EXPECT_EQ(j["data"], manifest);
+
+  // Tensors: each with its own sha256; together they hold every parameter.
+  const json& t = j["tensors"];
+  ASSERT_TRUE(t.is_array() && !t.empty());
+  std::set<std::string> names;
+  int64_t elements = 0;
+  for (const json& e : t) {
+    EXPECT_TRUE(IsHex64(e.value("sha256", ""))) << e.dump();
+    EXPECT_EQ(e.value("type", ""), "F32") << e.dump();
+    EXPECT_TRUE(names.insert(e.value("name", "")).second) << "duplicate tensor " << e.dump();
+    elements += e.value("elements", (int64_t)0);
+  }
+  EXPECT_EQ(elements, params);
+  EXPECT_TRUE(names.count("token_embd.weight"));
+}
+
+TEST_F(CliInspect, PlainShowsTensorTableAndData) {
+  ASSERT_SHARED_OK();
+  const SharedModel& s = Shared();
+  json j = InspectJson(s.model);
+  Proc p = RunModelc({"inspect", s.model});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  EXPECT_EQ(p.err, "");
+  EXPECT_TRUE(Contains(p.out, s.hash)) << p;
+  EXPECT_TRUE(Contains(p.out, j["metadata"].value("modelc.source_hash", "?"))) << p;
+  EXPECT_TRUE(Contains(p.out, "\ndata\n")) << p;
+  EXPECT_TRUE(Contains(p.out, kDataTitle)) << p;
+  EXPECT_TRUE(Contains(p.out, kDataUrl)) << p;
+  EXPECT_TRUE(Contains(p.out, FileSha(s.src + "/corpus.txt"))) << p;
+  EXPECT_TRUE(Contains(p.out, "\ntensors (" + std::to_string(j["tensors"].size()) + ")\n")) << p;
+  for (const json& e : j["tensors"]) {
+    // One row per tensor: name ... sha256.
+    const std::string name = e.value("name", "");
+    const std::string sha = e.value("sha256", "");
+    EXPECT_TRUE(std::regex_search(p.out, std::regex("\n  " + std::regex_replace(name, std::regex("\\."), "\\.") +
+                                                    " [^\n]* " + sha + "\n")))
+        << "no table row for " << name;
+  }
+}
+
+TEST_F(CliInspect, HyperparameterChangesSourceHash) {
+  ASSERT_SHARED_OK();
+  SourceSpec spec = Shared().spec;
+  spec.learning_rate = "0.002";
+  const std::string src = tmp_ / "src";
+  WriteSource(src, spec);
+  const std::string out = tmp_ / "lr.gguf";
+  Proc p = RunModelc({"build", src, "-o", out, "-q"});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  json a = InspectJson(Shared().model), b = InspectJson(out);
+  const std::string ha = a["metadata"].value("modelc.source_hash", "");
+  const std::string hb = b["metadata"].value("modelc.source_hash", "");
+  EXPECT_TRUE(IsHex64(ha) && IsHex64(hb));
+  EXPECT_NE(ha, hb);
+  EXPECT_NE(FileSha(out), Shared().hash);
+}
+
+TEST_F(CliInspect, FileHasNoLocalPathOrHostname) {
+  ASSERT_SHARED_OK();
+  const SharedModel& s = Shared();
+  const std::string bytes = Slurp(s.model);
+  ASSERT_FALSE(bytes.empty());
+  const std::string tmp = s.tmp.path();
+  EXPECT_FALSE(Contains(bytes, tmp)) << "the model binary contains " << tmp;
+  EXPECT_FALSE(Contains(bytes, fs::path(tmp).filename().string()))
+      << "the model binary contains the temp folder's name";
+  EXPECT_FALSE(Contains(bytes, "/tmp/")) << "the model binary contains a /tmp/ path";
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  const std::string hostname(host);
+  if (hostname.size() >= 6) {
+    EXPECT_FALSE(Contains(bytes, hostname)) << "the model binary contains the hostname " << hostname;
+  } else if (!hostname.empty()) {
+    // A short name can occur by chance in tensor bytes: look only at the metadata.
+    json j = InspectJson(s.model);
+    for (const auto& [k, v] : j["metadata"].items())
+      if (v.is_string()) EXPECT_FALSE(Contains(v.get<std::string>(), hostname)) << k << " contains the hostname";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 4. Run.
+
+Proc RunText(const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"run", Shared().model};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return RunModelc(args);
+}
+
+TEST_F(CliRun, GreedyIsDeterministic) {
+  ASSERT_SHARED_OK();
+  Proc a = RunText({"--prompt", "The ", "-n", "20", "--temperature", "0"});
+  Proc b = RunText({"--prompt", "The ", "-n", "20", "--temperature", "0", "--seed", "99"});
+  ASSERT_TRUE(a.exited && a.code == 0) << a;
+  ASSERT_TRUE(b.exited && b.code == 0) << b;
+  EXPECT_EQ(a.out, b.out) << "greedy decoding must not depend on the seed";
+  EXPECT_EQ(a.out.rfind("The ", 0), 0u) << a;
+  EXPECT_EQ(a.out.size(), 4u + 20u + 1u) << a;
+}
+
+TEST_F(CliRun, SameSeedSameTextDifferentSeedDifferentText) {
+  ASSERT_SHARED_OK();
+  const std::vector<std::string> common = {"--prompt", "The ", "-n", "24", "--temperature", "1", "--top-k", "0",
+                                           "--top-p", "1"};
+  auto with_seed = [&](const char* seed) {
+    auto a = common;
+    a.insert(a.end(), {"--seed", seed});
+    return RunText(a);
+  };
+  Proc a1 = with_seed("1"), a2 = with_seed("1"), b = with_seed("2");
+  ASSERT_TRUE(a1.exited && a1.code == 0) << a1;
+  ASSERT_TRUE(b.exited && b.code == 0) << b;
+  EXPECT_EQ(a1.out, a2.out);
+  EXPECT_NE(a1.out, b.out) << "seeds 1 and 2 gave the same 24 sampled bytes";
+  EXPECT_EQ(a1.out.rfind("The ", 0), 0u);
+  EXPECT_EQ(b.out.rfind("The ", 0), 0u);
+}
+
+TEST_F(CliRun, PrintsPromptPlusNTokens) {
+  ASSERT_SHARED_OK();
+  Proc p = RunText({"--prompt", "river ", "-n", "5", "--seed", "4"});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  EXPECT_EQ(p.out.size(), 6u + 5u + 1u) << p;
+  EXPECT_EQ(p.out.rfind("river ", 0), 0u) << p;
+  EXPECT_EQ(p.out.back(), '\n');
+  EXPECT_EQ(p.err, "") << p;
+
+  Proc z = RunText({"--prompt", "river ", "-n", "0"});
+  ASSERT_TRUE(z.exited && z.code == 0) << z;
+  EXPECT_EQ(z.out, "river \n");
+
+  Proc st = RunText({"--prompt", "river ", "-n", "5", "--seed", "4", "--stats"});
+  ASSERT_TRUE(st.exited && st.code == 0) << st;
+  EXPECT_EQ(st.out, p.out) << "--stats must not change the text";
+  EXPECT_TRUE(Contains(st.err, "tokens/s")) << st;
+}
+
+TEST_F(CliRun, PromptAsLongAsContextIsRejected) {
+  ASSERT_SHARED_OK();
+  const int ctx = Shared().spec.context;
+  Proc p = RunText({"--prompt", std::string(ctx, 'a'), "-n", "5"});
+  ExpectCleanError(p, {"prompt", "context", std::to_string(ctx)});
+  // One shorter fits.
+  Proc ok = RunText({"--prompt", std::string(ctx - 1, 'a'), "-n", "1", "--temperature", "0"});
+  EXPECT_TRUE(ok.exited && ok.code == 0) << ok;
+  EXPECT_EQ(ok.out.size(), (size_t)ctx + 1) << ok;
+}
+
+TEST_F(CliRun, StopsAtTheContextLength) {
+  ASSERT_SHARED_OK();
+  const size_t ctx = (size_t)Shared().spec.context;
+  Proc p = RunText({"--prompt", "The", "-n", "100", "--temperature", "0"});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  EXPECT_TRUE(Contains(p.err, "reached the model's context length")) << p;
+  ASSERT_FALSE(p.out.empty());
+  EXPECT_EQ(p.out.back(), '\n');
+  const size_t tokens = p.out.size() - 1;  // prompt + generated
+  // The last token may be predicted from a full window of `ctx` tokens.
+  EXPECT_GE(tokens, ctx) << p;
+  EXPECT_LE(tokens, ctx + 1) << p;
+
+  // Exactly filling the context is not "beyond" it: no message.
+  Proc q = RunText({"--prompt", "The", "-n", std::to_string(ctx - 3), "--temperature", "0"});
+  ASSERT_TRUE(q.exited && q.code == 0) << q;
+  EXPECT_EQ(q.out.size(), ctx + 1) << q;
+  EXPECT_EQ(q.err, "") << q;
+  EXPECT_EQ(p.out.substr(0, ctx), q.out.substr(0, ctx));
+}
+
+// ---------------------------------------------------------------------------
+// 5. Error paths.
+
+// Builds `src` into tmp/out/m.gguf and expects a clean failure that leaves
+// no file in tmp/out.
+void ExpectBuildFails(const std::string& tmp, const std::string& src, const std::vector<std::string>& want) {
+  const std::string out_dir = tmp + "/out";
+  fs::create_directories(out_dir);
+  Proc p = RunModelc({"build", src, "-o", out_dir + "/m.gguf"});
+  ExpectCleanError(p, want);
+  EXPECT_EQ(ListDir(out_dir), std::vector<std::string>{}) << "a failed build left files behind";
+}
+
+TEST_F(CliErrors, MissingFolder) {
+  ExpectBuildFails(Dir(), tmp_ / "no-such-folder", {"no-such-folder", "model.toml"});
+}
+
+TEST_F(CliErrors, MissingModelToml) {
+  fs::create_directories(tmp_ / "src");
+  WriteText(tmp_ / "src/corpus.txt", "some text\n");
+  ExpectBuildFails(Dir(), tmp_ / "src", {tmp_ / "src/model.toml"});
+}
+
+TEST_F(CliErrors, TomlSyntaxError) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src, {}, /*pin=*/false);
+  std::string text = ModelToml(SourceSpec{});
+  const int line = LineOf(text, "n_head = 2");
+  text.replace(text.find("n_head = 2"), 10, "n_head = = 2");
+  WriteText(src + "/model.toml", text);
+  ExpectBuildFails(Dir(), src, {"model.toml:" + std::to_string(line) + ":"});
+  // "file:line:col:"
+  Proc p = RunModelc({"build", src});
+  EXPECT_TRUE(std::regex_search(p.err, std::regex("model\\.toml:" + std::to_string(line) + ":[0-9]+: "))) << p;
+}
+
+TEST_F(CliErrors, UnknownKey) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src, {}, /*pin=*/false);
+  std::string text = ModelToml(SourceSpec{});
+  text.replace(text.find("n_layer ="), 9, "n_layers =");
+  WriteText(src + "/model.toml", text);
+  const int line = LineOf(text, "n_layers =");
+  ExpectBuildFails(Dir(), src, {"model.toml:" + std::to_string(line) + ":", "n_layers", "unknown key"});
+}
+
+TEST_F(CliErrors, EmbdNotDivisibleByHeads) {
+  const std::string src = tmp_ / "src";
+  SourceSpec spec;
+  spec.n_embd = 30;
+  spec.n_head = 4;
+  WriteSource(src, spec, /*pin=*/false);
+  const int line = LineOf(ModelToml(spec), "n_head =");
+  ExpectBuildFails(Dir(), src, {"model.toml:" + std::to_string(line) + ":", "n_head", "not divisible"});
+}
+
+TEST_F(CliErrors, WrongSha256) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src);
+  // The data changes after pinning.
+  WriteText(src + "/corpus.txt", MakeCorpus(43, 30000));
+  const std::string actual = FileSha(src + "/corpus.txt");
+  const int line = LineOf(Slurp(src + "/model.toml"), "sha256 =");
+  ExpectBuildFails(Dir(), src, {"model.toml:" + std::to_string(line) + ":", actual, "sha256", "--pin"});
+}
+
+TEST_F(CliErrors, MissingSha256) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src, {}, /*pin=*/false);
+  const std::string actual = FileSha(src + "/corpus.txt");
+  ExpectBuildFails(Dir(), src, {"model.toml:", "corpus.txt", actual, "--pin"});
+}
+
+TEST_F(CliErrors, MissingDataFile) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src, {}, /*pin=*/false);
+  std::string text = ModelToml(SourceSpec{}, "sha256 = \"" + std::string(64, '0') + "\"");
+  text.replace(text.find("corpus.txt"), 10, "missing.txt");
+  WriteText(src + "/model.toml", text);
+  const int line = LineOf(text, "path =");
+  ExpectBuildFails(Dir(), src, {"model.toml:" + std::to_string(line) + ":", "missing.txt", "not found"});
+}
+
+TEST_F(CliErrors, UrlIsRejected) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src, {}, /*pin=*/false);
+  const std::string text = ModelToml(SourceSpec{}, "url = \"https://example.invalid/corpus.txt\"");
+  WriteText(src + "/model.toml", text);
+  const int line = LineOf(text, "url =");
+  ExpectBuildFails(Dir(), src, {"model.toml:" + std::to_string(line) + ":", "url", "not supported"});
+  // --pin refuses it too, and leaves model.toml alone.
+  Proc p = RunModelc({"build", "--pin", src});
+  ExpectCleanError(p, {"url"});
+  EXPECT_EQ(Slurp(src + "/model.toml"), text);
+}
+
+TEST_F(CliErrors, FailedBuildKeepsAnExistingOutput) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src, {}, /*pin=*/false);  // no sha256: fails
+  const std::string out = tmp_ / "m.gguf";
+  WriteText(out, "previous model");
+  Proc p = RunModelc({"build", src, "-o", out});
+  ExpectCleanError(p, {"--pin"});
+  EXPECT_EQ(Slurp(out), "previous model");
+}
+
+TEST_F(CliErrors, OutputFolderMissing) {
+  ASSERT_SHARED_OK();
+  const std::string out = tmp_ / "no-such-folder/m.gguf";
+  Proc p = RunModelc({"build", Shared().src, "-o", out, "-q"});
+  ExpectCleanError(p, {out});
+  EXPECT_FALSE(fs::exists(tmp_ / "no-such-folder"));
+}
+
+TEST_F(CliErrors, RunAndInspectRejectBadFiles) {
+  ASSERT_SHARED_OK();
+  const std::string model = Slurp(Shared().model);
+  ASSERT_GT(model.size(), 1000u);
+  std::vector<std::string> bad = {tmp_ / "missing.gguf"};
+  WriteText(tmp_ / "text.gguf", "this is not a model\n");
+  bad.push_back(tmp_ / "text.gguf");
+  WriteText(tmp_ / "empty.gguf", "");
+  bad.push_back(tmp_ / "empty.gguf");
+  for (size_t len : {(size_t)10, (size_t)24, (size_t)100, (size_t)1000, model.size() / 2, model.size() - 1}) {
+    const std::string path = tmp_ / ("trunc" + std::to_string(len) + ".gguf");
+    WriteText(path, model.substr(0, len));
+    bad.push_back(path);
+  }
+  for (const std::string& path : bad) {
+    SCOPED_TRACE(path);
+    ExpectCleanError(RunModelc({"run", path, "-n", "5"}), {path});
+    ExpectCleanError(RunModelc({"inspect", path}), {path});
+    ExpectCleanError(RunModelc({"inspect", path, "--json"}), {path});
+  }
+  // A folder is not a model either.
+  Proc d = RunModelc({"inspect", Dir()});
+  EXPECT_TRUE(d.exited && d.code == 1) << d;
+}
+
+TEST_F(CliErrors, UsageErrorsExitNonZero) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{}, {"frobnicate"}, {"run"}, {"inspect"}, {"build"},
+                                             {"build", Dir(), "--threads", "0"},
+                                             {"run", "x.gguf", "--top-p", "2"},
+                                             {"build", Dir(), "--no-such-option"}}) {
+    Proc p = RunModelc(args);
+    EXPECT_TRUE(p.exited) << p;
+    EXPECT_NE(p.code, 0) << p;
+    EXPECT_FALSE(p.err.empty()) << p;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 6. Help.
+
+TEST_F(CliHelp, EachSubcommandDescribesItsOptions) {
+  const std::map<std::string, std::vector<std::string>> want = {
+      {"build", {"DIR", "--output", "--threads", "--pin", "--quiet"}},
+      {"run", {"MODEL", "--prompt", "--tokens", "--temperature", "--top-k", "--top-p", "--seed", "--stats"}},
+      {"inspect", {"MODEL", "--json"}},
+  };
+  for (const auto& [cmd, options] : want) {
+    Proc p = RunModelc({cmd, "--help"});
+    EXPECT_TRUE(p.exited && p.code == 0) << cmd << "\n" << p;
+    for (const auto& o : options) EXPECT_TRUE(Contains(p.out, o)) << cmd << " --help lacks " << o << "\n" << p;
+  }
+  Proc top = RunModelc({"--help"});
+  EXPECT_TRUE(top.exited && top.code == 0) << top;
+  for (const char* c : {"build", "run", "inspect"}) EXPECT_TRUE(Contains(top.out, c)) << top;
+  Proc v = RunModelc({"--version"});
+  EXPECT_TRUE(v.exited && v.code == 0) << v;
+  EXPECT_TRUE(Contains(v.out, std::string("modelc ") + MODELC_VERSION)) << v;
+}
+
+}  // namespace
+}  // namespace modelc
