@@ -160,12 +160,18 @@ Proc RunModelc(const std::vector<std::string>& args, const std::map<std::string,
   argv.push_back(nullptr);
 
   std::vector<std::string> env_s;
+  bool has_wait_policy = env.count("OMP_WAIT_POLICY") > 0;
   for (char** e = environ; *e; ++e) {
     std::string kv(*e);
     std::string key = kv.substr(0, kv.find('='));
     if (!env.count(key)) env_s.push_back(kv);
+    has_wait_policy |= key == "OMP_WAIT_POLICY";
   }
   for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
+  // libgomp's default spin-waiting makes a multi-threaded build tens to
+  // hundreds of times slower when another process holds one of the cores (a
+  // busy 2-core CI machine); passive waiting does not change any result.
+  if (!has_wait_policy) env_s.push_back("OMP_WAIT_POLICY=passive");
   std::vector<char*> envp;
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -513,6 +519,35 @@ TEST_F(CliBuild, DefaultOutputIsModelNameInCurrentFolder) {
   EXPECT_EQ(Capture(p.out, "sha256\\s+([0-9a-f]{64})"), FileSha(cwd + "/tiny-cli.gguf"));
 }
 
+TEST_F(CliBuild, RelativeSourceFolder) {
+  ASSERT_SHARED_OK();
+  WriteSource(tmp_ / "src", Shared().spec);
+  Proc p = RunModelc({"build", "src", "-o", "rel.gguf", "-q"}, {}, Dir());
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  EXPECT_EQ(FileSha(tmp_ / "rel.gguf"), Shared().hash);
+}
+
+// The default output is "<model name>.gguf" in the current folder: a model
+// name must not make `modelc build` write anywhere else.
+TEST_F(CliBuild, DefaultOutputStaysInCurrentFolder) {
+  SourceSpec spec;
+  spec.name = "../escaped";
+  const std::string src = tmp_ / "src";
+  WriteSource(src, spec, /*pin=*/false);  // the name is rejected before hashes matter
+  const std::string cwd = tmp_ / "cwd";
+  fs::create_directories(cwd);
+  Proc p = RunModelc({"build", src, "-q"}, {}, cwd);
+  EXPECT_TRUE(p.exited) << p;
+  EXPECT_FALSE(fs::exists(tmp_ / "escaped.gguf"))
+      << "model name \"../escaped\" made the default output land outside the current folder\n" << p;
+  if (p.exited && p.code == 0) {
+    EXPECT_EQ(ListDir(cwd).size(), 1u) << "the model is not in the current folder\n" << p;
+  } else if (p.exited) {
+    ExpectCleanError(p, {"name"});
+    EXPECT_EQ(ListDir(cwd), std::vector<std::string>{});
+  }
+}
+
 TEST_F(CliBuild, OverwritesAnExistingOutput) {
   ASSERT_SHARED_OK();
   const std::string out = tmp_ / "m.gguf";
@@ -674,7 +709,44 @@ TEST_F(CliInspect, FileHasNoLocalPathOrHostname) {
     // A short name can occur by chance in tensor bytes: look only at the metadata.
     json j = InspectJson(s.model);
     for (const auto& [k, v] : j["metadata"].items())
-      if (v.is_string()) EXPECT_FALSE(Contains(v.get<std::string>(), hostname)) << k << " contains the hostname";
+      if (v.is_string()) {
+        EXPECT_FALSE(Contains(v.get<std::string>(), hostname)) << k << " contains the hostname";
+      }
+  }
+}
+
+// A path or a metadata key is a byte string, not necessarily UTF-8; `inspect
+// --json` must still answer (with replacement characters), never abort.
+TEST_F(CliInspect, JsonSurvivesNonUtf8Bytes) {
+  ASSERT_SHARED_OK();
+  const std::string model = Slurp(Shared().model);
+  // 1. A valid model under a file name that is not UTF-8.
+  const std::string odd_name = tmp_ / "model-\xff\xfe.gguf";
+  WriteText(odd_name, model);
+  Proc p = RunModelc({"inspect", odd_name, "--json"});
+  EXPECT_TRUE(p.exited) << "inspect --json on a non-UTF-8 file name was killed by signal " << p.signal << "\n" << p;
+  EXPECT_EQ(p.code, 0) << p;
+  json j = json::parse(p.out, nullptr, false);
+  EXPECT_TRUE(j.is_object()) << p;
+  if (j.is_object()) {
+    EXPECT_EQ(j.value("sha256", ""), Shared().hash);
+  }
+  Proc plain = RunModelc({"inspect", odd_name});
+  EXPECT_TRUE(plain.exited && plain.code == 0) << plain;
+
+  // 2. A metadata key with a byte that is not UTF-8 (the model still loads).
+  std::string bytes = model;
+  const size_t at = bytes.find("general.license");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = '\xff';
+  const std::string bad_key = tmp_ / "bad-key.gguf";
+  WriteText(bad_key, bytes);
+  Proc k = RunModelc({"inspect", bad_key, "--json"});
+  EXPECT_TRUE(k.exited) << "inspect --json on a non-UTF-8 metadata key was killed by signal " << k.signal << "\n" << k;
+  if (k.exited && k.code == 0) {
+    EXPECT_FALSE(json::parse(k.out, nullptr, false).is_discarded()) << k;
+  } else if (k.exited) {
+    ExpectCleanError(k, {bad_key});
   }
 }
 
@@ -714,6 +786,18 @@ TEST_F(CliRun, SameSeedSameTextDifferentSeedDifferentText) {
   EXPECT_NE(a1.out, b.out) << "seeds 1 and 2 gave the same 24 sampled bytes";
   EXPECT_EQ(a1.out.rfind("The ", 0), 0u);
   EXPECT_EQ(b.out.rfind("The ", 0), 0u);
+}
+
+TEST_F(CliRun, TopK1AndTinyTopPAreGreedy) {
+  ASSERT_SHARED_OK();
+  Proc greedy = RunText({"--prompt", "The ", "-n", "12", "--temperature", "0"});
+  ASSERT_TRUE(greedy.exited && greedy.code == 0) << greedy;
+  for (const char* seed : {"1", "2"}) {
+    Proc k1 = RunText({"--prompt", "The ", "-n", "12", "--temperature", "1", "--top-k", "1", "--seed", seed});
+    EXPECT_EQ(k1.out, greedy.out) << k1;
+    Proc p0 = RunText({"--prompt", "The ", "-n", "12", "--temperature", "1", "--top-p", "0.000001", "--seed", seed});
+    EXPECT_EQ(p0.out, greedy.out) << p0;
+  }
 }
 
 TEST_F(CliRun, PrintsPromptPlusNTokens) {
@@ -879,6 +963,25 @@ TEST_F(CliErrors, OutputFolderMissing) {
   Proc p = RunModelc({"build", Shared().src, "-o", out, "-q"});
   ExpectCleanError(p, {out});
   EXPECT_FALSE(fs::exists(tmp_ / "no-such-folder"));
+}
+
+TEST_F(CliErrors, TooLittleData) {
+  const std::string src = tmp_ / "src";
+  SourceSpec spec;
+  spec.corpus_bytes = 60;  // val part: a few bytes < context + 1
+  WriteSource(src, spec);
+  ExpectBuildFails(Dir(), src, {"model.toml", "context"});
+}
+
+TEST_F(CliErrors, OutputIsADirectory) {
+  ASSERT_SHARED_OK();
+  const std::string out = tmp_ / "out.gguf";
+  fs::create_directories(out);
+  Proc p = RunModelc({"build", Shared().src, "-o", out, "-q"});
+  ExpectCleanError(p, {out});
+  EXPECT_TRUE(fs::is_directory(out));
+  EXPECT_EQ(ListDir(out), std::vector<std::string>{});
+  EXPECT_EQ(ListDir(Dir()), std::vector<std::string>{"out.gguf"}) << "temp files left behind";
 }
 
 TEST_F(CliErrors, RunAndInspectRejectBadFiles) {

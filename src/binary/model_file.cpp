@@ -44,9 +44,14 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
   w.SetU32("gpt2.attention.head_count", c.n_head);
   w.SetF32("gpt2.attention.layer_norm_epsilon", (float)kLayerNormEps);
   w.SetString("tokenizer.ggml.model", "gpt2");
+  w.SetString("tokenizer.ggml.pre", "gpt-2");
   w.SetStringArray("tokenizer.ggml.tokens", ByteLevelTokens());
   w.SetI32Array("tokenizer.ggml.token_type", std::vector<int32_t>(256, 1));
   w.SetStringArray("tokenizer.ggml.merges", {});
+  // A byte model has no special tokens; llama.cpp would default bos/eos to
+  // 11 (a real byte, '\v'). Point both at byte 0 (NUL), which text never holds.
+  w.SetU32("tokenizer.ggml.bos_token_id", 0);
+  w.SetU32("tokenizer.ggml.eos_token_id", 0);
 
   w.SetString("modelc.version", MODELC_VERSION);
   w.SetString("modelc.source_hash", r.SourceHash());

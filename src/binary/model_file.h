@@ -5,8 +5,9 @@
 //   gpt2.*               context_length, embedding_length, block_count,
 //                        feed_forward_length, attention.head_count,
 //                        attention.layer_norm_epsilon
-//   tokenizer.ggml.*     model "gpt2", 256 byte tokens (GPT-2 byte-to-unicode
-//                        spelling), token_type (all 1 = normal), merges (empty)
+//   tokenizer.ggml.*     model "gpt2", pre "gpt-2", 256 byte tokens (GPT-2
+//                        byte-to-unicode spelling), token_type (all 1 = normal),
+//                        merges (empty), bos/eos id 0 (NUL; no special tokens)
 //   modelc.*             provenance: version, source_hash, recipe (normalized
 //                        JSON), data_manifest (JSON), train_loss, val_loss,
 //                        steps, tokens_seen, loss curves (JSON)

@@ -69,7 +69,8 @@ int Inspect(const std::string& path, bool json) {
       tensors.push_back({{"name", r.name}, {"shape", r.shape}, {"type", r.type},
                          {"elements", r.n}, {"sha256", r.sha}});
     j["tensors"] = tensors;
-    std::printf("%s\n", j.dump(2).c_str());
+    // Invalid UTF-8 (in a path or a name) is replaced, never a crash.
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   std::printf("%s\n", path.c_str());

@@ -1,6 +1,9 @@
 #include "compile/build.h"
 
 #include <omp.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "binary/model_file.h"
 #include "kernels/isa.h"
@@ -29,6 +32,19 @@ Status BuildModel(const BuildOptions& o, const BuildStartFn& on_start, const Pro
   MODELC_RETURN_IF_ERROR(LoadDataset(r, &d));
   SetNumThreads(o.threads > 0 ? o.threads : omp_get_num_procs());
   const std::string output = o.output.empty() ? r.model.name + ".gguf" : o.output;
+  // Fail before training, not after, when the output cannot be written.
+  {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path out(output);
+    const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+    if (fs::is_directory(out, ec))
+      return Status::Error(output + ": output path is a directory");
+    if (!fs::is_directory(dir, ec))
+      return Status::Error(output + ": output folder " + dir.string() + " does not exist");
+    if (::access(dir.c_str(), W_OK) != 0)
+      return Status::Error(output + ": output folder " + dir.string() + " is not writable");
+  }
   if (on_start) on_start(r, d);
   TrainResult t = Train(r, d, progress);
   MODELC_RETURN_IF_ERROR(WriteModelFile(output, r, d, t));

@@ -1,7 +1,9 @@
 // model.toml: parsing, validation, normalization, hash checking and pinning.
+#include <cctype>
 #include "source/recipe.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -244,7 +246,16 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
     MODELC_RETURN_IF_ERROR(GetTable(file, root, "model", true, &t));
     TableReader rd(file, t, "[model]");
     rd.CheckKeys({"name", "description", "license", "authors"});
-    rd.Str("name", &r.model.name, true, true);
+    if (rd.Str("name", &r.model.name, true, true)) {
+      // The name becomes the default output file name: keep it a plain name.
+      bool plain = r.model.name.size() <= 128 && r.model.name[0] != '.';
+      for (char ch : r.model.name)
+        plain = plain && (std::isalnum((unsigned char)ch) || ch == '-' || ch == '_' || ch == '.');
+      if (!plain)
+        rd.Fail(rd.KeyPos("name"), "name",
+                "must be a plain name of letters, digits, '-', '_' and '.' (not starting with "
+                "'.'), at most 128 characters; got \"" + r.model.name + "\"");
+    }
     rd.Str("description", &r.model.description, false);
     rd.Str("license", &r.model.license, true, true);
     if (const toml::node* n = rd.Get("authors", false)) {
