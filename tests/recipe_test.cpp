@@ -559,3 +559,28 @@ path = "val.txt"
 
 }  // namespace
 }  // namespace modelc
+
+namespace modelc {
+namespace {
+
+TEST_F(RecipeTest, NameMustBeAPlainFileName) {
+  for (const char* bad : {"../escaped", "a b/c", ".hidden", "x\\\\y"}) {
+    std::string toml = Minimal();
+    toml.replace(toml.find("name = \"m\""), 10, std::string("name = \"") + bad + "\"");
+    std::string msg = LoadError(toml);
+    EXPECT_NE(msg.find(Toml() + ":2:8: [model] name: must be a plain name"), std::string::npos)
+        << bad << ": " << msg;
+  }
+}
+
+TEST_F(RecipeTest, MicroBatchTimesContextBounded) {
+  std::string msg = LoadError(Minimal("n_layer = 1\nn_head = 1\nn_embd = 8\ncontext = 65536\n",
+                                      "steps = 1\nbatch_size = 512\nlearning_rate = 0.1\n"));
+  EXPECT_NE(msg.find("[train] micro_batch_size: micro_batch_size x context (512 x 65536) must be at "
+                     "most 16777216 tokens"),
+            std::string::npos)
+      << msg;
+}
+
+}  // namespace
+}  // namespace modelc

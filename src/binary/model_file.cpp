@@ -119,8 +119,11 @@ Status LoadModelFile(const std::string& path, LoadedModel* out) {
   c.n_embd = (int)embd;
   c.n_layer = (int)blocks;
   c.n_head = (int)heads;
-  std::vector<float> params(GptParamCount(c));
-  for (const ParamSpec& s : GptParamSpecs(c)) {
+  // Check every tensor against the header before allocating anything: the
+  // header alone must not be able to make us allocate (the tensor sizes are
+  // already bounded by the file size).
+  const auto specs = GptParamSpecs(c);
+  for (const ParamSpec& s : specs) {
     const GgufTensorInfo* ti = f->FindTensor(s.name);
     if (!ti) return Status::Error(path + ": missing tensor " + s.name);
     if (ti->ne != GgmlNe(s.shape)) {
@@ -130,6 +133,9 @@ Status LoadModelFile(const std::string& path, LoadedModel* out) {
       return Status::Error(path + ": tensor " + s.name + " has ne [" + got + "], expected [" +
                            want + "]");
     }
+  }
+  std::vector<float> params(GptParamCount(c));
+  for (const ParamSpec& s : specs) {
     std::vector<float> v;
     MODELC_RETURN_IF_ERROR(f->ReadTensorF32(s.name, &v));
     std::copy(v.begin(), v.end(), params.begin() + s.offset);

@@ -41,7 +41,21 @@ int Inspect(const std::string& path, bool json) {
   nlohmann::json manifest = nlohmann::json::array();
   const std::string mtext = MetaString(f, "modelc.data_manifest");
   if (!mtext.empty()) manifest = nlohmann::json::parse(mtext, nullptr, false);
-  if (manifest.is_discarded()) manifest = nlohmann::json::array();
+  if (!manifest.is_array()) manifest = nlohmann::json::array();
+  // Keep only well-formed entries: the file may come from anywhere.
+  {
+    nlohmann::json clean = nlohmann::json::array();
+    for (const auto& d : manifest) {
+      if (!d.is_object()) continue;
+      nlohmann::json e = nlohmann::json::object();
+      for (const char* k : {"title", "author", "license", "source_url", "path", "sha256"})
+        e[k] = d.contains(k) && d[k].is_string() ? d[k] : nlohmann::json("");
+      for (const char* k : {"bytes", "tokens_used", "train_tokens", "val_tokens"})
+        e[k] = d.contains(k) && d[k].is_number_unsigned() ? d[k] : nlohmann::json(0ull);
+      clean.push_back(e);
+    }
+    manifest = clean;
+  }
 
   struct TensorRow {
     std::string name, shape, type, sha;

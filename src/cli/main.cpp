@@ -39,6 +39,12 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const std::bad_alloc&) {
+    modelc::PrintError("out of memory (is the model or batch too large for this machine?)");
+    return 1;
+  } catch (const std::exception& e) {
+    modelc::PrintError(std::string("internal error: ") + e.what());
+    return 1;
   }
   return exit_code;
 }

@@ -10,8 +10,10 @@ namespace modelc {
 Isa BestAvailableIsa() {
   __builtin_cpu_init();
 #if !defined(MODELC_NO_AVX512)
+  // Every flag the AVX-512 files are compiled with (see CMakeLists.txt).
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("fma"))
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     return Isa::kAvx512;
 #endif
 #if !defined(MODELC_NO_AVX2)

@@ -76,7 +76,7 @@ GptOffsets GptParamOffsets(const GptConfig& c) {
 }
 
 template <class T>
-void GptActivations<T>::Resize(const GptConfig& c, int b, int tn) {
+void GptActivations<T>::Resize(const GptConfig& c, int b, int tn, bool for_grads) {
   if (B == b && Tn == tn && (int)blocks.size() == c.n_layer) return;
   B = b;
   Tn = tn;
@@ -86,14 +86,14 @@ void GptActivations<T>::Resize(const GptConfig& c, int b, int tn) {
   for (auto& k : blocks) {
     k.ln1.assign(N * C, 0); k.ln1_mean.assign(N, 0); k.ln1_rstd.assign(N, 0);
     k.qkv.assign(N * 3 * C, 0);
-    k.att.assign((size_t)b * c.n_head * tn * tn, 0);
+    k.att.assign(for_grads ? 0 : (size_t)b * c.n_head * tn * tn, 0);
     k.atty.assign(N * C, 0); k.attproj.assign(N * C, 0); k.res2.assign(N * C, 0);
     k.ln2.assign(N * C, 0); k.ln2_mean.assign(N, 0); k.ln2_rstd.assign(N, 0);
     k.fch.assign(N * 4 * C, 0); k.fch_gelu.assign(N * 4 * C, 0);
     k.fcproj.assign(N * C, 0); k.res3.assign(N * C, 0);
   }
   lnf.assign(N * C, 0); lnf_mean.assign(N, 0); lnf_rstd.assign(N, 0);
-  logits.assign(N * c.vocab, 0); probs.assign(N * c.vocab, 0);
+  logits.assign(N * c.vocab, 0); probs.assign(for_grads ? 0 : N * c.vocab, 0);
   losses.assign(N, 0);
 }
 
@@ -157,7 +157,7 @@ void Gpt<T>::Backward(const T* params, T* grads, const int* tokens, const int* t
   const int64_t N = (int64_t)B * Tn;
   GptActivations<T>& a = acts_;
   GptActivations<T>& g = grads_;
-  g.Resize(cfg_, B, Tn);
+  g.Resize(cfg_, B, Tn, /*for_grads=*/true);
   g.Zero();
   crossentropy_backward(g.logits.data(), a.probs.data(), targets, loss_scale, N, V);
   linear_backward(g.lnf.data(), grads + off_.wte, (T*)nullptr, g.logits.data(), a.lnf.data(),

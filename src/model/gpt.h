@@ -64,7 +64,9 @@ struct GptActivations {
   std::vector<T> logits, probs;                  // [N, V]
   std::vector<T> losses;                         // [N]
 
-  void Resize(const GptConfig& c, int B, int Tn);
+  // for_grads: the mirror used for gradients, which never needs the
+  // attention probabilities, softmax probabilities or LayerNorm statistics.
+  void Resize(const GptConfig& c, int B, int Tn, bool for_grads = false);
   void Zero();
 };
 

@@ -425,6 +425,11 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
       rd.Fail(rd.KeyPos("micro_batch_size"), "micro_batch_size",
               "micro_batch_size (" + std::to_string(c.micro_batch_size) + ") does not divide batch_size (" +
                   std::to_string(c.batch_size) + ")");
+    // Activation rows of one micro-batch are indexed with int in the kernels.
+    if (rd.ok() && (int64_t)c.micro_batch_size * r.arch.context > (1 << 24))
+      rd.Fail(rd.KeyPos("micro_batch_size"), "micro_batch_size",
+              "micro_batch_size x context (" + std::to_string(c.micro_batch_size) + " x " +
+                  std::to_string(r.arch.context) + ") must be at most 16777216 tokens");
     if (rd.ok() && c.min_lr > c.learning_rate)
       rd.Fail(rd.KeyPos("min_lr"), "min_lr",
               "must be <= learning_rate (" + FmtDouble(c.min_lr) + " > " + FmtDouble(c.learning_rate) + ")");
