@@ -10,6 +10,7 @@
 
 #include "kernels/isa.h"
 #include "model/gpt.h"
+#include "test_params.h"
 
 namespace modelc {
 namespace {
@@ -25,15 +26,7 @@ GptConfig Tiny() {
 }
 
 std::vector<double> RandParams(const GptConfig& c, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::normal_distribution<double> n(0, 0.3);
-  std::vector<double> p(GptParamCount(c));
-  for (auto& x : p) x = n(g);
-  // LayerNorm weights around 1 keep the problem well conditioned.
-  for (const auto& s : GptParamSpecs(c))
-    if (s.init == ParamSpec::Init::kOnes)
-      for (int64_t i = 0; i < s.size; ++i) p[s.offset + i] += 1;
-  return p;
+  return RandomGptParams<double>(c, seed, 0.3, /*ln_weights_exactly_one=*/false);
 }
 
 TEST(Model, ParamLayoutMatchesGpt2) {

@@ -12,6 +12,7 @@
 #include "model/gpt.h"
 #include "runtime/engine.h"
 #include "runtime/sampler.h"
+#include "test_params.h"
 
 namespace modelc {
 namespace {
@@ -27,14 +28,7 @@ GptConfig SmallConfig() {
 }
 
 std::vector<float> RandomParams(const GptConfig& c, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> n(0.0f, 1.0f);
-  std::vector<float> p(GptParamCount(c));
-  for (auto& x : p) x = n(g) * 0.1f;
-  for (const auto& s : GptParamSpecs(c))
-    if (s.init == ParamSpec::Init::kOnes)
-      for (int64_t i = 0; i < s.size; ++i) p[s.offset + i] = 1.0f;
-  return p;
+  return RandomGptParams<float>(c, seed, 0.1, /*ln_weights_exactly_one=*/true);
 }
 
 std::vector<int> RandomTokens(int n, int vocab, uint32_t seed) {
