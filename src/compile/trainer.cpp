@@ -78,6 +78,22 @@ void FillWindows(const std::vector<uint8_t>& data, uint64_t seed, uint64_t strea
 
 }  // namespace
 
+UpdateInfo ApplyUpdate(const std::vector<ParamSpec>& specs, const TrainConfig& tc, int64_t step,
+                       float* params, float* grads, float* m, float* v) {
+  const int64_t P = specs.back().offset + specs.back().size;
+  UpdateInfo u;
+  u.grad_norm = GlobalNorm(grads, P);
+  ClipGradients(grads, P, u.grad_norm, tc.grad_clip);
+  AdamWHyper h;
+  h.lr = u.lr = LearningRate(tc, step);
+  h.beta1 = tc.beta1;
+  h.beta2 = tc.beta2;
+  h.eps = tc.eps;
+  h.weight_decay = tc.weight_decay;
+  AdamWStep(specs, params, grads, m, v, h, step + 1);
+  return u;
+}
+
 double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d) {
   const int mb = r.train.micro_batch_size, Tn = r.arch.context;
   std::vector<int> tok((size_t)mb * Tn), tgt((size_t)mb * Tn);
@@ -122,15 +138,8 @@ TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress)
       model.Backward(res.params.data(), grads.data(), tok.data(), tgt.data(), loss_scale);
     }
     loss /= n_micro;
-    const double norm = GlobalNorm(grads.data(), P);
-    ClipGradients(grads.data(), P, norm, tc.grad_clip);
-    AdamWHyper h;
-    h.lr = LearningRate(tc, step);
-    h.beta1 = tc.beta1;
-    h.beta2 = tc.beta2;
-    h.eps = tc.eps;
-    h.weight_decay = tc.weight_decay;
-    AdamWStep(specs, res.params.data(), grads.data(), m.data(), v.data(), h, step + 1);
+    const UpdateInfo up = ApplyUpdate(specs, tc, step, res.params.data(), grads.data(), m.data(),
+                                      v.data());
 
     res.train_loss = loss;
     res.train_curve.push_back({step + 1, loss});
@@ -138,8 +147,8 @@ TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress)
     info.step = step + 1;
     info.steps = tc.steps;
     info.loss = loss;
-    info.lr = h.lr;
-    info.grad_norm = norm;
+    info.lr = up.lr;
+    info.grad_norm = up.grad_norm;
     const bool last = step + 1 == tc.steps;
     if (last || (tc.eval_every > 0 && (step + 1) % tc.eval_every == 0)) {
       info.has_val = true;

@@ -62,6 +62,15 @@ std::vector<float> InitParams(const GptConfig& c, uint64_t seed);
 // Start offset of window `index` (context+1 tokens) in a token stream of length n.
 uint64_t WindowStart(uint64_t seed, uint64_t stream, uint64_t index, uint64_t n, int context);
 
+// One optimizer update from accumulated gradients (0-based `step`):
+// global-norm clipping, then AdamW at LearningRate(tc, step). Modifies grads
+// (clipped), params, m and v.
+struct UpdateInfo {
+  double lr = 0, grad_norm = 0;
+};
+UpdateInfo ApplyUpdate(const std::vector<ParamSpec>& specs, const TrainConfig& tc, int64_t step,
+                       float* params, float* grads, float* m, float* v);
+
 // Mean validation loss over eval_batches fixed windows.
 double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d);
 
