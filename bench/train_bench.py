@@ -11,14 +11,11 @@ torch.set_num_threads(T). The OpenMP OpenBLAS build suggested in issue 3 is not
 tried yet.
 """
 import argparse
-import json
 import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -50,17 +50,16 @@ int Run(const RunOpts& o) {
   std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
   std::fflush(stdout);
   const std::vector<float>* logits = &engine.Prefill(prompt);
+  // Each iteration emits one token; a new position is fed only if another
+  // token is still wanted and the context has room for it.
   int generated = 0;
-  for (; generated < o.n; ++generated) {
+  while (generated < o.n) {
     const int tok = SampleToken(*logits, o.sampler, (uint64_t)generated);
     std::fputc(tok, stdout);
     std::fflush(stdout);
-    if (generated + 1 == o.n) {
-      ++generated;
-      break;
-    }
+    ++generated;
+    if (generated == o.n) break;
     if (engine.position() >= m.config.context) {
-      ++generated;
       std::fprintf(stderr, "\nmodelc: reached the model's context length (%d tokens); stopping\n",
                    m.config.context);
       break;
