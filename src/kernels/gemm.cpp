@@ -39,12 +39,12 @@ GemmKernelInfo SelectKernel(Isa isa) {
   }
 }
 
-constexpr int kKc = 256;        // K block
+constexpr int kKc = 192;        // K block
 constexpr int kMcPanels = 8;    // A panels per macro tile
 constexpr int kNcPanels = 4;    // B panels per macro tile
 
 struct Buffers {
-  std::vector<float> b, bias;
+  std::vector<float> a, b, bias;
 };
 thread_local Buffers tl_buf;
 
@@ -83,7 +83,8 @@ void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, flo
   const int nt = (parallel && !omp_in_parallel() && flops >= (1 << 18)) ? NumThreads() : 1;
 
   Buffers& buf = tl_buf;
-  buf.b.resize((size_t)np * NR * K);
+  const int kcmax = std::min(kKc, K);
+  buf.b.resize((size_t)np * NR * kcmax);
   float* Bp = buf.b.data();
   const float* biasp = bias;
   if (init == GemmInit::kBias) {
@@ -91,73 +92,102 @@ void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, flo
     std::memcpy(buf.bias.data(), bias, sizeof(float) * N);
     biasp = buf.bias.data();
   }
-
-  // Pack B into NR-column panels: Bp[(q*K + k)*NR + j] = op(B)(k, q*NR + j),
-  // zero beyond N. A is read in place (full MR-row tiles) or packed per tile
-  // at the bottom edge.
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (int q = 0; q < np; ++q) {
-    float* dst = Bp + (size_t)q * K * NR;
-    const int j0 = q * NR, nj = std::min(NR, N - j0);
-    if (!s.transB) {
-      for (int k = 0; k < K; ++k) {
-        const float* src = B + (long)k * s.ldb + j0;
-        float* d = dst + (size_t)k * NR;
-        for (int j = 0; j < nj; ++j) d[j] = src[j];
-        for (int j = nj; j < NR; ++j) d[j] = 0.0f;
-      }
-    } else {
-      for (int j = 0; j < nj; ++j) {
-        const float* src = B + (long)(j0 + j) * s.ldb;
-        for (int k = 0; k < K; ++k) dst[(size_t)k * NR + j] = src[k];
-      }
-      for (int j = nj; j < NR; ++j)
-        for (int k = 0; k < K; ++k) dst[(size_t)k * NR + j] = 0.0f;
-    }
-  }
   // op(A)(i,k) = A[i*rsA + k*csA]
   const long rsA = s.transA ? 1 : s.lda, csA = s.transA ? s.lda : 1;
-
   const int mblocks = (mp + kMcPanels - 1) / kMcPanels;
   const int nblocks = (np + kNcPanels - 1) / kNcPanels;
   const int first_mode = init == GemmInit::kZero ? 0 : init == GemmInit::kAccumulate ? 1 : 2;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (int t = 0; t < mblocks * nblocks; ++t) {
-    const int mb = t / nblocks, nb = t % nblocks;
+
+  // K blocks outermost: pack one K block of B (all of N, shared by the
+  // threads, small enough to stay in cache), then every thread runs its
+  // output tiles over that block, carrying C from the previous block. Each
+  // C element sees k in order 0..K-1 whatever the thread count.
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
     float edge[32 * 32];
     float apack[8 * kKc];
+    // Transposed A (dW): consecutive k are lda apart, a new cache line and
+    // often a new page per k. Pack the tile's A rows per K block instead.
+    float* ablock = nullptr;
+    if (s.transA && nblocks > 1) {
+      tl_buf.a.resize((size_t)kMcPanels * MR * kKc);
+      ablock = tl_buf.a.data();
+    }
     for (int k0 = 0; k0 < K; k0 += kKc) {
       const int kc = std::min(kKc, K - k0);
       const int mode = k0 == 0 ? first_mode : 1;
-      for (int q = nb * kNcPanels; q < std::min(np, (nb + 1) * kNcPanels); ++q) {
-        const float* bpan = Bp + ((size_t)q * K + k0) * NR;
-        const int j0 = q * NR;
-        for (int p = mb * kMcPanels; p < std::min(mp, (mb + 1) * kMcPanels); ++p) {
-          const int i0 = p * MR;
-          const int mi = std::min(MR, M - i0), nj = std::min(NR, N - j0);
-          const float* at = A + (long)i0 * rsA + (long)k0 * csA;
-          long rs = rsA, cs = csA;
-          if (mi < MR) {  // bottom edge: pack the rows that exist, zero the rest
-            for (int k = 0; k < kc; ++k)
-              for (int i = 0; i < MR; ++i)
-                apack[k * MR + i] = i < mi ? at[(long)i * rsA + (long)k * csA] : 0.0f;
-            at = apack;
-            rs = 1;
-            cs = MR;
+      // Pack B[k0:k0+kc, :] into NR-column panels:
+      // Bp[(q*kc + k)*NR + j] = op(B)(k0 + k, q*NR + j), zero beyond N.
+#pragma omp for schedule(static)
+      for (int q = 0; q < np; ++q) {
+        float* dst = Bp + (size_t)q * kc * NR;
+        const int j0 = q * NR, nj = std::min(NR, N - j0);
+        if (!s.transB) {
+          for (int k = 0; k < kc; ++k) {
+            const float* src = B + (long)(k0 + k) * s.ldb + j0;
+            float* d = dst + (size_t)k * NR;
+            for (int j = 0; j < nj; ++j) d[j] = src[j];
+            for (int j = nj; j < NR; ++j) d[j] = 0.0f;
           }
-          float* ct = C + (long)i0 * s.ldc + j0;
-          if (mi == MR && nj == NR) {
-            kern.fn(kc, at, rs, cs, bpan, ct, s.ldc, mode, biasp + (biasp ? j0 : 0));
-          } else {
-            if (mode == 1)
-              for (int i = 0; i < mi; ++i)
-                for (int j = 0; j < nj; ++j) edge[i * NR + j] = ct[(long)i * s.ldc + j];
-            kern.fn(kc, at, rs, cs, bpan, edge, NR, mode, biasp + (biasp ? j0 : 0));
-            for (int i = 0; i < mi; ++i)
-              for (int j = 0; j < nj; ++j) ct[(long)i * s.ldc + j] = edge[i * NR + j];
+        } else {
+          for (int j = 0; j < nj; ++j) {
+            const float* src = B + (long)(j0 + j) * s.ldb + k0;
+            for (int k = 0; k < kc; ++k) dst[(size_t)k * NR + j] = src[k];
+          }
+          for (int j = nj; j < NR; ++j)
+            for (int k = 0; k < kc; ++k) dst[(size_t)k * NR + j] = 0.0f;
+        }
+      }  // implied barrier: B block packed
+#pragma omp for schedule(static)
+      for (int t = 0; t < mblocks * nblocks; ++t) {
+        const int mb = t / nblocks, nb = t % nblocks;
+        const int p0 = mb * kMcPanels, p1 = std::min(mp, (mb + 1) * kMcPanels);
+        if (ablock) {  // see above: pack this tile's A rows for this K block
+          for (int p = p0; p < p1; ++p) {
+            const int i0 = p * MR, mi = std::min(MR, M - i0);
+            float* dst = ablock + (size_t)(p - p0) * MR * kc;
+            for (int k = 0; k < kc; ++k) {
+              const float* src = A + (long)(k0 + k) * s.lda + i0;
+              float* d = dst + (size_t)k * MR;
+              for (int i = 0; i < mi; ++i) d[i] = src[i];
+              for (int i = mi; i < MR; ++i) d[i] = 0.0f;
+            }
           }
         }
-      }
+        for (int q = nb * kNcPanels; q < std::min(np, (nb + 1) * kNcPanels); ++q) {
+          const float* bpan = Bp + (size_t)q * kc * NR;
+          const int j0 = q * NR;
+          for (int p = mb * kMcPanels; p < std::min(mp, (mb + 1) * kMcPanels); ++p) {
+            const int i0 = p * MR;
+            const int mi = std::min(MR, M - i0), nj = std::min(NR, N - j0);
+            const float* at = A + (long)i0 * rsA + (long)k0 * csA;
+            long rs = rsA, cs = csA;
+            if (ablock) {
+              at = ablock + (size_t)(p - p0) * MR * kc;
+              rs = 1;
+              cs = MR;
+            } else if (mi < MR) {  // bottom edge: pack the rows that exist, zero the rest
+              for (int k = 0; k < kc; ++k)
+                for (int i = 0; i < MR; ++i)
+                  apack[k * MR + i] = i < mi ? at[(long)i * rsA + (long)k * csA] : 0.0f;
+              at = apack;
+              rs = 1;
+              cs = MR;
+            }
+            float* ct = C + (long)i0 * s.ldc + j0;
+            if (mi == MR && nj == NR) {
+              kern.fn(kc, at, rs, cs, bpan, ct, s.ldc, mode, biasp + (biasp ? j0 : 0));
+            } else {
+              if (mode == 1)
+                for (int i = 0; i < mi; ++i)
+                  for (int j = 0; j < nj; ++j) edge[i * NR + j] = ct[(long)i * s.ldc + j];
+              kern.fn(kc, at, rs, cs, bpan, edge, NR, mode, biasp + (biasp ? j0 : 0));
+              for (int i = 0; i < mi; ++i)
+                for (int j = 0; j < nj; ++j) ct[(long)i * s.ldc + j] = edge[i * NR + j];
+            }
+          }
+        }
+      }  // implied barrier: B block free for the next K block
     }
   }
 }
