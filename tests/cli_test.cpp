@@ -455,6 +455,26 @@ TEST_F(CliDeterminism, RunTextDoesNotDependOnThreadsOrIsa) {
 // ---------------------------------------------------------------------------
 // 2. Build output.
 
+TEST_F(CliBuild, JsonSummaryIsOneObjectMatchingTheFile) {
+  const std::string src = tmp_ / "src";
+  WriteSource(src);
+  const std::string out = tmp_ / "m.gguf";
+  Proc p = RunModelc({"build", src, "-o", out, "--threads", "2", "--json"});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  const auto j = nlohmann::json::parse(p.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(j.is_object()) << "build --json output is not one JSON object:\n" << p.out;
+  EXPECT_EQ(j.value("sha256", ""), FileSha(out));
+  EXPECT_EQ(j.value("output", ""), out);
+  EXPECT_EQ(j.value("name", ""), "tiny-cli");
+  EXPECT_EQ(j.value("threads", 0), 2);
+  EXPECT_EQ(j.value("source_hash", "").size(), 64u);
+  for (const char* k : {"train_loss", "val_loss", "tokens_per_s", "steady_tokens_per_s", "peak_rss_mb"}) {
+    ASSERT_TRUE(j.contains(k) && j[k].is_number()) << k << "\n" << p.out;
+    EXPECT_GT(j[k].get<double>(), 0) << k;
+  }
+  EXPECT_EQ(j.value("tokens_seen", 0), j.value("steps", 0) * 4 * 32) << p.out;  // batch 4, context 32
+}
+
 TEST_F(CliBuild, PrintsSummaryAndWritesOutput) {
   const std::string src = tmp_ / "src";
   WriteSource(src);
@@ -469,7 +489,7 @@ TEST_F(CliBuild, PrintsSummaryAndWritesOutput) {
   const std::string train_loss = Capture(p.out, "train loss\\s+([0-9.]+)");
   const std::string val_loss = Capture(p.out, "val loss\\s+([0-9.]+)");
   const std::string unigram = Capture(p.out, "unigram baseline ([0-9.]+)");
-  const std::string tps = Capture(p.out, "\\(([0-9.]+) tokens/s\\)");
+  const std::string tps = Capture(p.out, "\\(([0-9.]+) tokens/s;");
   ASSERT_FALSE(train_loss.empty()) << p;
   ASSERT_FALSE(val_loss.empty()) << p;
   ASSERT_FALSE(unigram.empty()) << p;

@@ -1,7 +1,10 @@
 // modelc build DIR [-o OUT] [--threads N] [--pin]
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
@@ -18,6 +21,7 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     BuildOptions b;
     bool pin = false;
     bool quiet = false;
+    bool json = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("DIR", o->b.dir, "Model source folder (holds model.toml)")->required();
@@ -27,6 +31,8 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--pin", o->pin,
                 "Write the sha256 of every data file into model.toml (like a lock file), then stop");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress output");
+  cmd->add_flag("--json", o->json,
+                "Print the summary as one JSON object on stdout (progress still goes to stderr)");
   cmd->callback([o, exit_code] {
     if (o->pin) {
       std::string report;
@@ -58,12 +64,37 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       *exit_code = 1;
       return;
     }
+    struct rusage ru {};
+    ::getrusage(RUSAGE_SELF, &ru);
+    const double peak_rss_mb = (double)ru.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
+    if (o->json) {
+      nlohmann::ordered_json j;
+      j["name"] = s.name;
+      j["output"] = s.output;
+      j["sha256"] = s.sha256;
+      j["source_hash"] = s.source_hash;
+      j["train_loss"] = s.train_loss;
+      j["val_loss"] = s.val_loss;
+      j["unigram_val_loss"] = s.unigram_val_loss;
+      j["parameters"] = s.params;
+      j["steps"] = s.steps;
+      j["tokens_seen"] = s.tokens_seen;
+      j["threads"] = s.threads;
+      j["wall_s"] = s.wall_s;
+      j["tokens_per_s"] = s.tokens_per_s;
+      j["steady_tokens_per_s"] = s.steady_tokens_per_s;
+      j["peak_rss_mb"] = peak_rss_mb;
+      std::printf("%s\n", j.dump(2).c_str());
+      return;
+    }
     std::printf("built %s\n", s.name.c_str());
     std::printf("  train loss   %.4f\n", s.train_loss);
     std::printf("  val loss     %.4f  (unigram baseline %.4f)\n", s.val_loss, s.unigram_val_loss);
     std::printf("  parameters   %lld\n", (long long)s.params);
     std::printf("  tokens seen  %lld in %lld steps\n", (long long)s.tokens_seen, (long long)s.steps);
-    std::printf("  wall time    %.1f s (%.0f tokens/s)\n", s.wall_s, s.tokens_per_s);
+    std::printf("  wall time    %.1f s (%.0f tokens/s; steady state %.0f tokens/s on %d threads)\n",
+                s.wall_s, s.tokens_per_s, s.steady_tokens_per_s, s.threads);
+    std::printf("  peak memory  %.0f MiB\n", peak_rss_mb);
     std::printf("  output       %s\n", s.output.c_str());
     std::printf("  sha256       %s\n", s.sha256.c_str());
   });

@@ -51,6 +51,8 @@ Status BuildModel(const BuildOptions& o, const BuildStartFn& on_start, const Pro
   BuildSummary s;
   s.name = r.model.name;
   s.output = output;
+  s.source_hash = r.SourceHash();
+  s.threads = NumThreads();
   MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
   s.train_loss = t.train_loss;
   s.val_loss = t.val_loss;
@@ -60,6 +62,8 @@ Status BuildModel(const BuildOptions& o, const BuildStartFn& on_start, const Pro
   s.params = (int64_t)t.params.size();
   s.wall_s = t.wall_s;
   s.tokens_per_s = t.wall_s > 0 ? (double)t.tokens_seen / t.wall_s : 0;
+  s.steady_tokens_per_s =
+      SteadyTokensPerSecond(t.step_s, (int64_t)r.train.batch_size * r.arch.context);
   *out = s;
   return Status::OK();
 }

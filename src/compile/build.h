@@ -21,6 +21,9 @@ struct BuildSummary {
   int64_t steps = 0, tokens_seen = 0;
   int64_t params = 0;
   double wall_s = 0, tokens_per_s = 0;
+  double steady_tokens_per_s = 0;  // median step, first two steps left out
+  std::string source_hash;
+  int threads = 0;
 };
 
 // Called once the recipe and data are loaded, before training starts.

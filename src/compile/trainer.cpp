@@ -106,6 +106,15 @@ double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, 
   return sum / r.train.eval_batches;
 }
 
+double SteadyTokensPerSecond(const std::vector<double>& step_s, int64_t tokens_per_step) {
+  if (step_s.empty()) return 0;
+  std::vector<double> t(step_s.size() >= 4 ? step_s.begin() + 2 : step_s.begin(), step_s.end());
+  std::sort(t.begin(), t.end());
+  const size_t n = t.size();
+  const double med = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+  return med > 0 ? (double)tokens_per_step / med : 0;
+}
+
 TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   const TrainConfig& tc = r.train;
@@ -126,6 +135,7 @@ TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress)
   const float loss_scale = 1.0f / (float)((int64_t)tc.batch_size * Tn);
 
   for (int64_t step = 0; step < tc.steps; ++step) {
+    const auto ts = std::chrono::steady_clock::now();
     std::fill(grads.begin(), grads.end(), 0.0f);
     double loss = 0;
     for (int u = 0; u < n_micro; ++u) {
@@ -140,6 +150,7 @@ TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress)
     loss /= n_micro;
     const UpdateInfo up = ApplyUpdate(specs, tc, step, res.params.data(), grads.data(), m.data(),
                                       v.data());
+    res.step_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count());
 
     res.train_loss = loss;
     res.train_curve.push_back({step + 1, loss});

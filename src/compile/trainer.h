@@ -52,7 +52,14 @@ struct TrainResult {
   // order is deterministic), in model.toml order.
   std::vector<uint64_t> tokens_per_source;
   double wall_s = 0;
+  // Wall time of each optimizer step (forward, backward and update; not the
+  // evaluations), for steady-state throughput.
+  std::vector<double> step_s;
 };
+
+// Tokens per second over the steady-state steps: the median step time of
+// steps after the first two (all steps when there are fewer than four).
+double SteadyTokensPerSecond(const std::vector<double>& step_s, int64_t tokens_per_step);
 
 GptConfig ConfigFromRecipe(const Recipe& r);
 

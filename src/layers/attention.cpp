@@ -54,7 +54,8 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
   const int64_t C3 = 3 * (int64_t)C;
 #pragma omp parallel
   {
-    std::vector<T> dP((size_t)Tn * Tn);
+    static thread_local std::vector<T> dP;  // kept between calls: no allocation per step
+    dP.resize((size_t)Tn * Tn);
 #pragma omp for schedule(static)
     for (int bh = 0; bh < B * NH; ++bh) {
       const int b = bh / NH, h = bh % NH;

@@ -30,7 +30,9 @@ void layernorm_backward(T* dinp, T* dw, T* db, const T* dout, const T* inp, cons
   // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  g = dout * w
 #pragma omp parallel
   {
-    std::vector<T> g(C), xh(C);
+    static thread_local std::vector<T> g, xh;
+    g.resize(C);
+    xh.resize(C);
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < N; ++n) {
       const T* x = inp + n * C;

@@ -77,35 +77,41 @@ GptOffsets GptParamOffsets(const GptConfig& c) {
 
 template <class T>
 void GptActivations<T>::Resize(const GptConfig& c, int b, int tn, bool for_grads) {
-  if (B == b && Tn == tn && (int)blocks.size() == c.n_layer) return;
+  const size_t nblocks = for_grads ? 1 : c.n_layer;
+  if (B == b && Tn == tn && blocks.size() == nblocks) return;
   B = b;
   Tn = tn;
   const size_t N = (size_t)b * tn, C = c.n_embd;
+  const size_t NS = for_grads ? 0 : N;  // LayerNorm statistics
   encoded.assign(N * C, 0);
-  blocks.assign(c.n_layer, Block{});
+  blocks.assign(nblocks, Block{});
   for (auto& k : blocks) {
-    k.ln1.assign(N * C, 0); k.ln1_mean.assign(N, 0); k.ln1_rstd.assign(N, 0);
+    k.ln1.assign(N * C, 0); k.ln1_mean.assign(NS, 0); k.ln1_rstd.assign(NS, 0);
     k.qkv.assign(N * 3 * C, 0);
     k.att.assign(for_grads ? 0 : (size_t)b * c.n_head * tn * tn, 0);
     k.atty.assign(N * C, 0); k.attproj.assign(N * C, 0); k.res2.assign(N * C, 0);
-    k.ln2.assign(N * C, 0); k.ln2_mean.assign(N, 0); k.ln2_rstd.assign(N, 0);
+    k.ln2.assign(N * C, 0); k.ln2_mean.assign(NS, 0); k.ln2_rstd.assign(NS, 0);
     k.fch.assign(N * 4 * C, 0); k.fch_gelu.assign(N * 4 * C, 0);
-    k.fcproj.assign(N * C, 0); k.res3.assign(N * C, 0);
+    k.fcproj.assign(N * C, 0); k.res3.assign(for_grads ? 0 : N * C, 0);
   }
-  lnf.assign(N * C, 0); lnf_mean.assign(N, 0); lnf_rstd.assign(N, 0);
+  lnf.assign(N * C, 0); lnf_mean.assign(NS, 0); lnf_rstd.assign(NS, 0);
   logits.assign(N * c.vocab, 0); probs.assign(for_grads ? 0 : N * c.vocab, 0);
-  losses.assign(N, 0);
+  losses.assign(for_grads ? 0 : N, 0);
+}
+
+template <class T>
+void GptActivations<T>::ZeroBlock(Block& k) {
+  auto z = [](std::vector<T>& v) { std::fill(v.begin(), v.end(), T(0)); };
+  z(k.ln1); z(k.ln1_mean); z(k.ln1_rstd); z(k.qkv); z(k.att); z(k.atty); z(k.attproj);
+  z(k.res2); z(k.ln2); z(k.ln2_mean); z(k.ln2_rstd); z(k.fch); z(k.fch_gelu); z(k.fcproj);
+  z(k.res3);
 }
 
 template <class T>
 void GptActivations<T>::Zero() {
   auto z = [](std::vector<T>& v) { std::fill(v.begin(), v.end(), T(0)); };
   z(encoded);
-  for (auto& k : blocks) {
-    z(k.ln1); z(k.ln1_mean); z(k.ln1_rstd); z(k.qkv); z(k.att); z(k.atty); z(k.attproj);
-    z(k.res2); z(k.ln2); z(k.ln2_mean); z(k.ln2_rstd); z(k.fch); z(k.fch_gelu); z(k.fcproj);
-    z(k.res3);
-  }
+  for (auto& k : blocks) ZeroBlock(k);
   z(lnf); z(lnf_mean); z(lnf_rstd); z(logits); z(probs); z(losses);
 }
 
@@ -162,17 +168,20 @@ void Gpt<T>::Backward(const T* params, T* grads, const int* tokens, const int* t
   crossentropy_backward(g.logits.data(), a.probs.data(), targets, loss_scale, N, V);
   linear_backward(g.lnf.data(), grads + off_.wte, (T*)nullptr, g.logits.data(), a.lnf.data(),
                   params + off_.wte, N, C, V);
+  // g.encoded carries the residual-stream gradient down through the layers:
+  // d(output of layer l) on entry to layer l, d(its input) on exit.
+  T* dres = g.encoded.data();
   const T* x_last = cfg_.n_layer ? a.blocks.back().res3.data() : a.encoded.data();
-  T* dx_last = cfg_.n_layer ? g.blocks.back().res3.data() : g.encoded.data();
-  layernorm_backward(dx_last, grads + off_.lnfw, grads + off_.lnfb, g.lnf.data(), x_last,
+  layernorm_backward(dres, grads + off_.lnfw, grads + off_.lnfb, g.lnf.data(), x_last,
                      params + off_.lnfw, a.lnf_mean.data(), a.lnf_rstd.data(), N, C);
+  auto& dk = g.blocks[0];  // this layer's activation gradients (shared by all layers)
   for (int l = cfg_.n_layer - 1; l >= 0; --l) {
     const BlockOffsets& o = off_.blocks[l];
     auto& k = a.blocks[l];
-    auto& dk = g.blocks[l];
     const T* x = l ? a.blocks[l - 1].res3.data() : a.encoded.data();
-    T* dx = l ? g.blocks[l - 1].res3.data() : g.encoded.data();
-    residual_backward(dk.res2.data(), dk.fcproj.data(), dk.res3.data(), N * C);
+    if (l != cfg_.n_layer - 1) g.ZeroBlock(dk);
+    residual_backward(dk.res2.data(), dk.fcproj.data(), dres, N * C);
+    std::fill(dres, dres + N * C, T(0));  // now accumulates d(layer input)
     linear_backward(dk.fch_gelu.data(), grads + o.fcprojw, grads + o.fcprojb, dk.fcproj.data(),
                     k.fch_gelu.data(), params + o.fcprojw, N, 4 * C, C);
     gelu_backward(dk.fch.data(), k.fch.data(), dk.fch_gelu.data(), N * 4 * C);
@@ -180,13 +189,13 @@ void Gpt<T>::Backward(const T* params, T* grads, const int* tokens, const int* t
                     params + o.fcw, N, C, 4 * C);
     layernorm_backward(dk.res2.data(), grads + o.ln2w, grads + o.ln2b, dk.ln2.data(),
                        k.res2.data(), params + o.ln2w, k.ln2_mean.data(), k.ln2_rstd.data(), N, C);
-    residual_backward(dx, dk.attproj.data(), dk.res2.data(), N * C);
+    residual_backward(dres, dk.attproj.data(), dk.res2.data(), N * C);
     linear_backward(dk.atty.data(), grads + o.attprojw, grads + o.attprojb, dk.attproj.data(),
                     k.atty.data(), params + o.attprojw, N, C, C);
     attention_backward(dk.qkv.data(), dk.atty.data(), k.qkv.data(), k.att.data(), B, Tn, C, NH);
     linear_backward(dk.ln1.data(), grads + o.qkvw, grads + o.qkvb, dk.qkv.data(), k.ln1.data(),
                     params + o.qkvw, N, C, 3 * C);
-    layernorm_backward(dx, grads + o.ln1w, grads + o.ln1b, dk.ln1.data(), x, params + o.ln1w,
+    layernorm_backward(dres, grads + o.ln1w, grads + o.ln1b, dk.ln1.data(), x, params + o.ln1w,
                        k.ln1_mean.data(), k.ln1_rstd.data(), N, C);
   }
   encoder_backward(grads + off_.wte, grads + off_.wpe, g.encoded.data(), tokens, B, Tn, C, V);

@@ -64,10 +64,13 @@ struct GptActivations {
   std::vector<T> logits, probs;                  // [N, V]
   std::vector<T> losses;                         // [N]
 
-  // for_grads: the mirror used for gradients, which never needs the
-  // attention probabilities, softmax probabilities or LayerNorm statistics.
+  // for_grads: the mirror used for gradients. It holds one Block, reused by
+  // every layer (the backward pass needs one layer's gradients at a time),
+  // and carries the residual-stream gradient in `encoded`; it never needs the
+  // attention or softmax probabilities, the LayerNorm statistics or res3.
   void Resize(const GptConfig& c, int B, int Tn, bool for_grads = false);
   void Zero();
+  void ZeroBlock(Block& k);
 };
 
 // The model computation over a parameter buffer; owns no parameters.
