@@ -13,6 +13,10 @@
 
 namespace modelc {
 
+namespace {
+constexpr int kRowBlock = 32;  // causal blocking of the T x T products
+}  // namespace
+
 template <class T>
 void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int NH) {
   const int hs = C / NH;
@@ -25,24 +29,31 @@ void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int N
     const T* k = q + C;
     const T* v = q + 2 * C;
     T* P = att + (int64_t)bh * Tn * Tn;
-    // S[T,T] = Q[T,hs] · K[T,hs]^T
-    GemmShape s{Tn, Tn, hs, false, true, (int)C3, (int)C3, Tn};
-    Gemm(s, q, k, P, GemmInit::kZero, nullptr, false);
-    for (int i = 0; i < Tn; ++i) {
-      T* row = P + (int64_t)i * Tn;
-      T mx = row[0] * scale;
-      for (int j = 0; j <= i; ++j) mx = std::max(mx, row[j] * scale);
-      if constexpr (std::is_same_v<T, float>)
-        VecExpScaled(row, i + 1, scale, mx);
-      else
-        for (int j = 0; j <= i; ++j) row[j] = Exp(row[j] * scale - mx);
-      const T inv = (T)1 / RowSum(row, i + 1);
-      for (int j = 0; j <= i; ++j) row[j] = row[j] * inv;
-      for (int j = i + 1; j < Tn; ++j) row[j] = 0;
+    // Causal: row block [i0, i1) only needs keys [0, i1). Every product
+    // below is cut at block edges that depend on Tn only, and the skipped
+    // terms are exact zeros, so the result does not depend on the blocking.
+    for (int i0 = 0; i0 < Tn; i0 += kRowBlock) {
+      const int i1 = std::min(Tn, i0 + kRowBlock);
+      // S[i0:i1, 0:i1] = Q[i0:i1, hs] · K[0:i1, hs]^T
+      GemmShape s{i1 - i0, i1, hs, false, true, (int)C3, (int)C3, Tn};
+      Gemm(s, q + (int64_t)i0 * C3, k, P + (int64_t)i0 * Tn, GemmInit::kZero, nullptr, false);
+      for (int i = i0; i < i1; ++i) {
+        T* row = P + (int64_t)i * Tn;
+        T mx = row[0] * scale;
+        for (int j = 0; j <= i; ++j) mx = std::max(mx, row[j] * scale);
+        if constexpr (std::is_same_v<T, float>)
+          VecExpScaled(row, i + 1, scale, mx);
+        else
+          for (int j = 0; j <= i; ++j) row[j] = Exp(row[j] * scale - mx);
+        const T inv = (T)1 / RowSum(row, i + 1);
+        for (int j = 0; j <= i; ++j) row[j] = row[j] * inv;
+        for (int j = i + 1; j < Tn; ++j) row[j] = 0;
+      }
+      // Y[i0:i1, hs] = P[i0:i1, 0:i1] · V[0:i1, hs]
+      GemmShape y{i1 - i0, hs, i1, false, false, Tn, (int)C3, C};
+      Gemm(y, P + (int64_t)i0 * Tn, v, out + ((int64_t)b * Tn + i0) * C + h * hs, GemmInit::kZero,
+           nullptr, false);
     }
-    // Y[T,hs] = P[T,T] · V[T,hs]
-    GemmShape y{Tn, hs, Tn, false, false, Tn, (int)C3, C};
-    Gemm(y, P, v, out + (int64_t)b * Tn * C + h * hs, GemmInit::kZero, nullptr, false);
   }
 }
 
@@ -68,25 +79,36 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
       T* dv = dq + 2 * C;
       const T* P = att + (int64_t)bh * Tn * Tn;
       const T* dy = dout + (int64_t)b * Tn * C + h * hs;
-      // dP[T,T] = dY[T,hs] · V^T
-      Gemm(GemmShape{Tn, Tn, hs, false, true, C, (int)C3, Tn}, dy, v, dP.data(), GemmInit::kZero,
-           nullptr, false);
-      // dV[T,hs] += P^T · dY
-      Gemm(GemmShape{Tn, hs, Tn, true, false, Tn, C, (int)C3}, P, dy, dv, GemmInit::kAccumulate,
-           nullptr, false);
-      // dS = P * (dP - sum_j P dP) * scale, causal
-      for (int i = 0; i < Tn; ++i) {
-        const T* p = P + (int64_t)i * Tn;
-        T* d = dP.data() + (int64_t)i * Tn;
-        const T dot = RowDot(p, d, i + 1);
-        for (int j = 0; j <= i; ++j) d[j] = p[j] * (d[j] - dot) * scale;
-        for (int j = i + 1; j < Tn; ++j) d[j] = 0;
+      for (int i0 = 0; i0 < Tn; i0 += kRowBlock) {
+        const int i1 = std::min(Tn, i0 + kRowBlock);
+        // dP[i0:i1, 0:i1] = dY[i0:i1, hs] · V[0:i1, hs]^T
+        Gemm(GemmShape{i1 - i0, i1, hs, false, true, C, (int)C3, Tn}, dy + (int64_t)i0 * C, v,
+             dP.data() + (int64_t)i0 * Tn, GemmInit::kZero, nullptr, false);
+        // dS = P * (dP - sum_j P dP) * scale on j <= i, zero above the diagonal
+        for (int i = i0; i < i1; ++i) {
+          const T* p = P + (int64_t)i * Tn;
+          T* d = dP.data() + (int64_t)i * Tn;
+          const T dot = RowDot(p, d, i + 1);
+          for (int j = 0; j <= i; ++j) d[j] = p[j] * (d[j] - dot) * scale;
+          for (int j = i + 1; j < Tn; ++j) d[j] = 0;
+        }
+        // dQ[i0:i1, hs] += dS[i0:i1, 0:i1] · K[0:i1, hs]
+        Gemm(GemmShape{i1 - i0, hs, i1, false, false, Tn, (int)C3, (int)C3},
+             dP.data() + (int64_t)i0 * Tn, k, dq + (int64_t)i0 * C3, GemmInit::kAccumulate,
+             nullptr, false);
       }
-      // dQ[T,hs] += dS · K ;  dK[T,hs] += dS^T · Q
-      Gemm(GemmShape{Tn, hs, Tn, false, false, Tn, (int)C3, (int)C3}, dP.data(), k, dq,
-           GemmInit::kAccumulate, nullptr, false);
-      Gemm(GemmShape{Tn, hs, Tn, true, false, Tn, (int)C3, (int)C3}, dP.data(), q, dk,
-           GemmInit::kAccumulate, nullptr, false);
+      for (int j0 = 0; j0 < Tn; j0 += kRowBlock) {
+        const int j1 = std::min(Tn, j0 + kRowBlock);
+        // Keys [j0, j1) are seen by queries [j0, Tn) only.
+        // dV[j0:j1, hs] += P[j0:Tn, j0:j1]^T · dY[j0:Tn, hs]
+        Gemm(GemmShape{j1 - j0, hs, Tn - j0, true, false, Tn, C, (int)C3},
+             P + (int64_t)j0 * Tn + j0, dy + (int64_t)j0 * C, dv + (int64_t)j0 * C3,
+             GemmInit::kAccumulate, nullptr, false);
+        // dK[j0:j1, hs] += dS[j0:Tn, j0:j1]^T · Q[j0:Tn, hs]
+        Gemm(GemmShape{j1 - j0, hs, Tn - j0, true, false, Tn, (int)C3, (int)C3},
+             dP.data() + (int64_t)j0 * Tn + j0, q + (int64_t)j0 * C3, dk + (int64_t)j0 * C3,
+             GemmInit::kAccumulate, nullptr, false);
+      }
     }
   }
 }
