@@ -43,6 +43,21 @@ constexpr int kKc = 192;        // K block
 constexpr int kMcPanels = 8;    // A panels per macro tile
 constexpr int kNcPanels = 4;    // B panels per macro tile
 
+// dst[0:n] = src[0:n], dst[n:width] = 0. Fixed-size copies for the common
+// widths compile to vector moves (a plain loop here stays scalar).
+inline void CopyRun(float* dst, const float* src, int n, int width) {
+  if (n == width) {
+    switch (width) {
+      case 8: std::memcpy(dst, src, 8 * sizeof(float)); return;
+      case 16: std::memcpy(dst, src, 16 * sizeof(float)); return;
+      case 32: std::memcpy(dst, src, 32 * sizeof(float)); return;
+      default: break;
+    }
+  }
+  for (int i = 0; i < n; ++i) dst[i] = src[i];
+  for (int i = n; i < width; ++i) dst[i] = 0.0f;
+}
+
 struct Buffers {
   std::vector<float> a, b, bias;
 };
@@ -123,12 +138,8 @@ void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, flo
         float* dst = Bp + (size_t)q * kc * NR;
         const int j0 = q * NR, nj = std::min(NR, N - j0);
         if (!s.transB) {
-          for (int k = 0; k < kc; ++k) {
-            const float* src = B + (long)(k0 + k) * s.ldb + j0;
-            float* d = dst + (size_t)k * NR;
-            for (int j = 0; j < nj; ++j) d[j] = src[j];
-            for (int j = nj; j < NR; ++j) d[j] = 0.0f;
-          }
+          for (int k = 0; k < kc; ++k)
+            CopyRun(dst + (size_t)k * NR, B + (long)(k0 + k) * s.ldb + j0, nj, NR);
         } else {
           for (int j = 0; j < nj; ++j) {
             const float* src = B + (long)(j0 + j) * s.ldb + k0;
@@ -146,12 +157,8 @@ void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, flo
           for (int p = p0; p < p1; ++p) {
             const int i0 = p * MR, mi = std::min(MR, M - i0);
             float* dst = ablock + (size_t)(p - p0) * MR * kc;
-            for (int k = 0; k < kc; ++k) {
-              const float* src = A + (long)(k0 + k) * s.lda + i0;
-              float* d = dst + (size_t)k * MR;
-              for (int i = 0; i < mi; ++i) d[i] = src[i];
-              for (int i = mi; i < MR; ++i) d[i] = 0.0f;
-            }
+            for (int k = 0; k < kc; ++k)
+              CopyRun(dst + (size_t)k * MR, A + (long)(k0 + k) * s.lda + i0, mi, MR);
           }
         }
         for (int q = nb * kNcPanels; q < std::min(np, (nb + 1) * kNcPanels); ++q) {
