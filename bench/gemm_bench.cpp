@@ -4,8 +4,14 @@
 // machine's FMA peak, measured with an FMA loop. Absolute numbers on shared
 // machines drift: read the ratios, which are measured in the same run.
 //
-// Build: cmake -DMODELC_BUILD_BENCH=ON (needs libopenblas-dev), then
-//   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./build/gemm_bench
+// Each shape is timed as interleaved pairs (modelc, OpenBLAS, modelc, ...),
+// so that drift hits both sides alike; the table shows the median ratio of
+// the pairs and its spread ((max - min) / median).
+//
+// Usually run by bench/run. By hand: cmake -DMODELC_BUILD_BENCH=ON (needs
+// libopenblas-dev), then
+//   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./build-bench/gemm_bench [--reps N] [--json FILE]
+//   ./build-bench/gemm_bench --peak      (FMA peak only, one line per thread count)
 // (those two variables, set on this project's machines, force OpenBLAS onto
 // a slower kernel).
 #include <cblas.h>
@@ -15,7 +21,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -80,22 +90,43 @@ struct Case {
   bool ta, tb;
 };
 
-template <class F>
-double Median(F f, int reps) {
-  f();
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const double t0 = Now();
-    f();
-    t.push_back(Now() - t0);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double Spread(const std::vector<double>& v) {
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return (*hi - *lo) / Median(v);
 }
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  int reps = 7;
+  const char* json_path = nullptr;
+  bool peak_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) {
+      reps = std::max(1, std::atoi(argv[++i]));
+    } else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) {
+      json_path = argv[++i];
+    } else if (!std::strcmp(argv[i], "--peak")) {
+      peak_only = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: gemm_bench [--reps N] [--json FILE] [--peak]\n"
+                   "  --reps N     timed (modelc, OpenBLAS) pairs per shape (default 7)\n"
+                   "  --json FILE  also write the results as JSON\n"
+                   "  --peak       only measure the FMA peak at 1 and 2 threads\n");
+      return 2;
+    }
+  }
+  if (peak_only) {
+    for (int threads : {1, 2}) std::printf("peak %d %.1f\n", threads, FmaPeak(threads) / 1e9);
+    return 0;
+  }
   std::vector<Case> cases;
   struct Cfg { const char* name; int C, rows; };
   for (Cfg g : {Cfg{"small", 128, 32 * 64}, Cfg{"big", 384, 16 * 256}}) {
@@ -108,17 +139,23 @@ int main() {
     }
   }
   const char* kind[] = {"fwd", "dX", "dW"};
-  std::printf("modelc GEMM (%s kernels) vs OpenBLAS cblas_sgemm; GFLOP/s, median of 5\n",
-              IsaName(ActiveIsa()));
+  std::printf("modelc GEMM (%s kernels) vs OpenBLAS cblas_sgemm, GFLOP/s; %d interleaved pairs per shape\n",
+              IsaName(ActiveIsa()), reps);
+  nlohmann::ordered_json out;
+  out["isa"] = IsaName(ActiveIsa());
+  out["reps"] = reps;
+  std::vector<double> gflops1(cases.size());
   for (int threads : {1, 2}) {
     SetNumThreads(threads);
     openblas_set_num_threads(threads);
     const double peak = FmaPeak(threads) / 1e9;
     std::printf("\nthreads %d, FMA peak %.0f GFLOP/s\n", threads, peak);
-    std::printf("%-6s %-9s %-4s %-16s %9s %9s %7s %7s\n", "config", "layer", "op", "MxNxK", "modelc",
-                "openblas", "ratio", "%peak");
-    double sum_ratio = 0;
-    int n = 0;
+    std::printf("%-6s %-9s %-4s %-16s %9s %9s %7s %7s %7s%s\n", "config", "layer", "op", "MxNxK",
+                "modelc", "openblas", "ratio", "spread", "%peak", threads > 1 ? "  vs 1 thread" : "");
+    nlohmann::ordered_json jt;
+    jt["threads"] = threads;
+    jt["fma_peak_gflops"] = peak;
+    std::vector<double> ratios, scalings;
     for (size_t i = 0; i < cases.size(); ++i) {
       const Case& c = cases[i];
       std::vector<float> A((size_t)c.M * c.K), B((size_t)c.K * c.N), C((size_t)c.M * c.N);
@@ -127,19 +164,63 @@ int main() {
       for (auto& x : A) x = u(r);
       for (auto& x : B) x = u(r);
       const GemmShape s = MakeGemm(c.M, c.N, c.K, c.ta, c.tb);
-      const double tm = Median([&] { Gemm(s, A.data(), B.data(), C.data(), GemmInit::kZero); }, 5);
-      const double tb = Median([&] {
+      auto run_modelc = [&] { Gemm(s, A.data(), B.data(), C.data(), GemmInit::kZero); };
+      auto run_blas = [&] {
         cblas_sgemm(CblasRowMajor, c.ta ? CblasTrans : CblasNoTrans, c.tb ? CblasTrans : CblasNoTrans,
                     c.M, c.N, c.K, 1.0f, A.data(), s.lda, B.data(), s.ldb, 0.0f, C.data(), s.ldc);
-      }, 5);
+      };
+      run_modelc();  // warm up both (packing buffers, thread pools, caches)
+      run_blas();
+      std::vector<double> tm, tb, ratio;
+      for (int rep = 0; rep < reps; ++rep) {
+        double t0 = Now();
+        run_modelc();
+        tm.push_back(Now() - t0);
+        t0 = Now();
+        run_blas();
+        tb.push_back(Now() - t0);
+        ratio.push_back(tb.back() / tm.back());
+      }
       const double fl = 2.0 * c.M * c.N * c.K / 1e9;
+      const double gm = fl / Median(tm), gb = fl / Median(tb), rt = Median(ratio);
       char shape[32];
       std::snprintf(shape, sizeof shape, "%dx%dx%d", c.M, c.N, c.K);
-      std::printf("%-6s %-9s %-4s %-16s %9.1f %9.1f %7.2f %6.0f%%\n", c.config, c.what, kind[i % 3],
-                  shape, fl / tm, fl / tb, tb / tm, 100 * fl / tm / peak);
-      sum_ratio += tb / tm;
-      ++n;
+      std::printf("%-6s %-9s %-4s %-16s %9.1f %9.1f %7.2f %6.0f%% %6.0f%%", c.config, c.what,
+                  kind[i % 3], shape, gm, gb, rt, 100 * Spread(ratio), 100 * gm / peak);
+      if (threads == 1) gflops1[i] = gm;
+      else std::printf("  %5.2fx", gm / gflops1[i]), scalings.push_back(gm / gflops1[i]);
+      std::printf("\n");
+      ratios.push_back(rt);
+      jt["cases"].push_back({{"config", c.config}, {"layer", c.what}, {"op", kind[i % 3]},
+                             {"M", c.M}, {"N", c.N}, {"K", c.K}, {"modelc_gflops", gm},
+                             {"openblas_gflops", gb}, {"ratio", rt}, {"spread", Spread(ratio)},
+                             {"peak_fraction", gm / peak}});
     }
-    std::printf("mean ratio (modelc / OpenBLAS speed) at %d thread(s): %.2f\n", threads, sum_ratio / n);
+    double mean = 0;
+    for (double x : ratios) mean += x;
+    mean /= ratios.size();
+    std::printf("mean ratio (modelc / OpenBLAS speed) at %d thread(s): %.2f (lowest %.2f)\n", threads,
+                mean, *std::min_element(ratios.begin(), ratios.end()));
+    jt["mean_ratio"] = mean;
+    jt["min_ratio"] = *std::min_element(ratios.begin(), ratios.end());
+    if (!scalings.empty()) {
+      double ms = 0;
+      for (double x : scalings) ms += x;
+      ms /= scalings.size();
+      std::printf("modelc 2 threads / 1 thread: mean %.2fx (lowest %.2fx)\n", ms,
+                  *std::min_element(scalings.begin(), scalings.end()));
+      jt["mean_scaling"] = ms;
+      jt["min_scaling"] = *std::min_element(scalings.begin(), scalings.end());
+    }
+    out["runs"].push_back(jt);
   }
+  if (json_path) {
+    std::ofstream f(json_path);
+    f << out.dump(2) << "\n";
+    if (!f) {
+      std::fprintf(stderr, "gemm_bench: cannot write %s\n", json_path);
+      return 1;
+    }
+  }
+  return 0;
 }
