@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <vector>
@@ -201,6 +202,87 @@ TEST(Layers, AttentionForwardAndBackward) {
             return Dot(out, R);
           },
           1e-6, "dqkv");
+}
+
+// T larger than the causal row block (32), not a multiple of it: the
+// blocked products must match the naive reference and finite differences.
+TEST(Layers, AttentionAcrossCausalRowBlocks) {
+  const int B = 1, Tn = 70, C = 8, NH = 2, hs = C / NH;
+  auto qkv = Rand(B * Tn * 3 * C, 25), R = Rand(B * Tn * C, 26);
+  std::vector<double> out(B * Tn * C), att(B * NH * Tn * Tn);
+  attention_forward(out.data(), att.data(), qkv.data(), B, Tn, C, NH);
+  for (int h = 0; h < NH; ++h)
+    for (int i = 0; i < Tn; ++i) {
+      std::vector<double> s(i + 1);
+      double mx = -1e300, sum = 0;
+      for (int j = 0; j <= i; ++j) {
+        double d = 0;
+        for (int c = 0; c < hs; ++c) d += qkv[i * 3 * C + h * hs + c] * qkv[j * 3 * C + C + h * hs + c];
+        s[j] = d / std::sqrt((double)hs);
+        mx = std::max(mx, s[j]);
+      }
+      for (int j = 0; j <= i; ++j) sum += (s[j] = std::exp(s[j] - mx));
+      for (int j = i + 1; j < Tn; ++j) EXPECT_EQ(att[(h * Tn + i) * Tn + j], 0.0);
+      for (int c = 0; c < hs; ++c) {
+        double y = 0;
+        for (int j = 0; j <= i; ++j) y += s[j] / sum * qkv[j * 3 * C + 2 * C + h * hs + c];
+        ASSERT_NEAR(out[i * C + h * hs + c], y, 1e-12) << "h " << h << " i " << i;
+      }
+    }
+  std::vector<double> dqkv(qkv.size());
+  attention_backward(dqkv.data(), R.data(), qkv.data(), att.data(), B, Tn, C, NH);
+  // float path against double
+  auto qf = ToF(qkv), Rf = ToF(R);
+  std::vector<float> of(out.size()), af(att.size()), dqf(qkv.size());
+  attention_forward(of.data(), af.data(), qf.data(), B, Tn, C, NH);
+  attention_backward(dqf.data(), Rf.data(), qf.data(), af.data(), B, Tn, C, NH);
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(of[i], out[i], 1e-5);
+  for (size_t i = 0; i < dqkv.size(); ++i) EXPECT_NEAR(dqf[i], dqkv[i], 1e-4 * (1 + std::fabs(dqkv[i])));
+  CheckFD(qkv, dqkv,
+          [&] {
+            attention_forward(out.data(), att.data(), qkv.data(), B, Tn, C, NH);
+            return Dot(out, R);
+          },
+          1e-6, "dqkv");
+}
+
+// GradMode::kOverwrite over garbage gives the same bits as accumulating into
+// zeros, for every backward that offers it.
+TEST(Layers, OverwriteModeEqualsAccumulateIntoZeros) {
+  const float nan = std::nanf("");
+  auto same = [](const std::vector<float>& a, const std::vector<float>& b, const char* what) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      ASSERT_EQ(std::memcmp(&a[i], &b[i], sizeof(float)), 0) << what << " index " << i;
+  };
+  {  // linear (dinp only; dW/dbias always accumulate)
+    const int N = 37, C = 19, OC = 45;
+    auto inp = ToF(Rand(N * C, 31)), W = ToF(Rand(OC * C, 32)), dout = ToF(Rand(N * OC, 33));
+    std::vector<float> d0(N * C, 0.0f), d1(N * C, nan), dW(OC * C, 0.0f), db(OC, 0.0f);
+    linear_backward(d0.data(), dW.data(), db.data(), dout.data(), inp.data(), W.data(), N, C, OC);
+    linear_backward(d1.data(), dW.data(), db.data(), dout.data(), inp.data(), W.data(), N, C, OC,
+                    GradMode::kOverwrite);
+    same(d0, d1, "linear dinp");
+  }
+  {  // gelu, across several parallel chunks
+    const int64_t N = 3 * 4096 + 77;
+    auto inp = ToF(Rand(N, 34, -4, 4)), dout = ToF(Rand(N, 35));
+    std::vector<float> d0(N, 0.0f), d1(N, nan);
+    gelu_backward(d0.data(), inp.data(), dout.data(), N);
+    gelu_backward(d1.data(), inp.data(), dout.data(), N, GradMode::kOverwrite);
+    same(d0, d1, "gelu dinp");
+  }
+  {  // attention
+    const int B = 2, Tn = 45, C = 12, NH = 3;
+    auto qkv = ToF(Rand(B * Tn * 3 * C, 36)), dout = ToF(Rand(B * Tn * C, 37));
+    std::vector<float> out(B * Tn * C), att(B * NH * Tn * Tn);
+    attention_forward(out.data(), att.data(), qkv.data(), B, Tn, C, NH);
+    std::vector<float> d0(qkv.size(), 0.0f), d1(qkv.size(), nan);
+    attention_backward(d0.data(), dout.data(), qkv.data(), att.data(), B, Tn, C, NH);
+    attention_backward(d1.data(), dout.data(), qkv.data(), att.data(), B, Tn, C, NH,
+                       GradMode::kOverwrite);
+    same(d0, d1, "attention dqkv");
+  }
 }
 
 TEST(Layers, EncoderBackward) {

@@ -59,7 +59,8 @@ void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int N
 
 template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int B, int Tn, int C,
-                        int NH) {
+                        int NH, GradMode mode) {
+  const GemmInit dinit = mode == GradMode::kAccumulate ? GemmInit::kAccumulate : GemmInit::kZero;
   const int hs = C / NH;
   const T scale = (T)1 / std::sqrt((T)hs);
   const int64_t C3 = 3 * (int64_t)C;
@@ -94,7 +95,7 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
         }
         // dQ[i0:i1, hs] += dS[i0:i1, 0:i1] · K[0:i1, hs]
         Gemm(GemmShape{i1 - i0, hs, i1, false, false, Tn, (int)C3, (int)C3},
-             dP.data() + (int64_t)i0 * Tn, k, dq + (int64_t)i0 * C3, GemmInit::kAccumulate,
+             dP.data() + (int64_t)i0 * Tn, k, dq + (int64_t)i0 * C3, dinit,
              nullptr, false);
       }
       for (int j0 = 0; j0 < Tn; j0 += kRowBlock) {
@@ -103,11 +104,11 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
         // dV[j0:j1, hs] += P[j0:Tn, j0:j1]^T · dY[j0:Tn, hs]
         Gemm(GemmShape{j1 - j0, hs, Tn - j0, true, false, Tn, C, (int)C3},
              P + (int64_t)j0 * Tn + j0, dy + (int64_t)j0 * C, dv + (int64_t)j0 * C3,
-             GemmInit::kAccumulate, nullptr, false);
+             dinit, nullptr, false);
         // dK[j0:j1, hs] += dS[j0:Tn, j0:j1]^T · Q[j0:Tn, hs]
         Gemm(GemmShape{j1 - j0, hs, Tn - j0, true, false, Tn, (int)C3, (int)C3},
              dP.data() + (int64_t)j0 * Tn + j0, q + (int64_t)j0 * C3, dk + (int64_t)j0 * C3,
-             GemmInit::kAccumulate, nullptr, false);
+             dinit, nullptr, false);
       }
     }
   }
@@ -115,7 +116,7 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
 
 template void attention_forward<float>(float*, float*, const float*, int, int, int, int);
 template void attention_forward<double>(double*, double*, const double*, int, int, int, int);
-template void attention_backward<float>(float*, const float*, const float*, const float*, int, int, int, int);
-template void attention_backward<double>(double*, const double*, const double*, const double*, int, int, int, int);
+template void attention_backward<float>(float*, const float*, const float*, const float*, int, int, int, int, GradMode);
+template void attention_backward<double>(double*, const double*, const double*, const double*, int, int, int, int, GradMode);
 
 }  // namespace modelc

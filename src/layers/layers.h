@@ -5,12 +5,17 @@
 //  - Shapes are given in comments as [rows, cols], row-major, contiguous.
 //  - N = B*T rows of activations; C channels; OC output channels.
 //  - Every backward ACCUMULATES (+=) into its input- and parameter-gradient
-//    buffers; the caller zeroes them. Reductions run in fixed orders
+//    buffers; the caller zeroes them. linear, gelu and attention backward
+//    can instead OVERWRITE their input gradient (GradMode::kOverwrite), which
+//    saves zeroing a buffer that has one writer; the bits are the same as
+//    accumulating into zeros. Reductions run in fixed orders
 //    (kernels/reduce.h, kernels/gemm.h), so results do not depend on threads.
 #pragma once
 #include <cstdint>
 
 namespace modelc {
+
+enum class GradMode { kAccumulate, kOverwrite };
 
 // out[b,t,:] = wte[tok[b,t],:] + wpe[t,:]
 // out [B*T, C], tok [B*T], wte [V, C], wpe [maxT, C]
@@ -35,7 +40,7 @@ void linear_forward(T* out, const T* inp, const T* W, const T* bias, int64_t N, 
 // dbias may be nullptr when there is no bias
 template <class T>
 void linear_backward(T* dinp, T* dW, T* dbias, const T* dout, const T* inp, const T* W,
-                     int64_t N, int C, int OC);
+                     int64_t N, int C, int OC, GradMode dinp_mode = GradMode::kAccumulate);
 
 // Causal multi-head self-attention on packed qkv.
 // out [B*T, C], att [B, NH, T, T] (softmax probabilities, 0 above the diagonal),
@@ -44,13 +49,14 @@ template <class T>
 void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int NH);
 template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int B, int Tn,
-                        int C, int NH);
+                        int C, int NH, GradMode mode = GradMode::kAccumulate);
 
 // GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
 template <class T>
 void gelu_forward(T* out, const T* inp, int64_t N);
 template <class T>
-void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t N);
+void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t N,
+                   GradMode mode = GradMode::kAccumulate);
 
 // out = a + b
 template <class T>

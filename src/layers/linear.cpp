@@ -15,9 +15,10 @@ void linear_forward(T* out, const T* inp, const T* W, const T* bias, int64_t N, 
 
 template <class T>
 void linear_backward(T* dinp, T* dW, T* dbias, const T* dout, const T* inp, const T* W,
-                     int64_t N, int C, int OC) {
-  // dinp[N,C] += dout[N,OC] · W[OC,C]
-  Gemm(MakeGemm((int)N, C, OC, false, false), dout, W, dinp, GemmInit::kAccumulate);
+                     int64_t N, int C, int OC, GradMode dinp_mode) {
+  // dinp[N,C] (+)= dout[N,OC] · W[OC,C]
+  Gemm(MakeGemm((int)N, C, OC, false, false), dout, W, dinp,
+       dinp_mode == GradMode::kAccumulate ? GemmInit::kAccumulate : GemmInit::kZero);
   // dW[OC,C] += dout^T[OC,N] · inp[N,C]
   Gemm(MakeGemm(OC, C, (int)N, true, false), dout, inp, dW, GemmInit::kAccumulate);
   if (dbias) {
@@ -39,7 +40,7 @@ void linear_backward(T* dinp, T* dW, T* dbias, const T* dout, const T* inp, cons
 
 template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int, int);
 template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int, int);
-template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t, int, int);
-template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t, int, int);
+template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t, int, int, GradMode);
+template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t, int, int, GradMode);
 
 }  // namespace modelc

@@ -35,14 +35,18 @@ void gelu_forward(T* out, const T* inp, int64_t N) {
 }
 
 template <class T>
-void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t N) {
+void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t N, GradMode mode) {
   if constexpr (std::is_same_v<T, float>) {
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < (N + kChunk - 1) / kChunk; ++c)
-      VecGeluBackwardAcc(dinp + c * kChunk, inp + c * kChunk, dout + c * kChunk,
-                         std::min(kChunk, N - c * kChunk));
+    for (int64_t c = 0; c < (N + kChunk - 1) / kChunk; ++c) {
+      const int64_t n = std::min(kChunk, N - c * kChunk);
+      // Zeroing one chunk just before use stays in L1.
+      if (mode == GradMode::kOverwrite) std::fill(dinp + c * kChunk, dinp + c * kChunk + n, 0.0f);
+      VecGeluBackwardAcc(dinp + c * kChunk, inp + c * kChunk, dout + c * kChunk, n);
+    }
     return;
   }
+  if (mode == GradMode::kOverwrite) std::fill(dinp, dinp + N, T(0));
   const T s = (T)kGeluS, a = (T)kGeluA;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; ++i) {
@@ -72,8 +76,8 @@ void residual_backward(T* da, T* db, const T* dout, int64_t N) {
 
 template void gelu_forward<float>(float*, const float*, int64_t);
 template void gelu_forward<double>(double*, const double*, int64_t);
-template void gelu_backward<float>(float*, const float*, const float*, int64_t);
-template void gelu_backward<double>(double*, const double*, const double*, int64_t);
+template void gelu_backward<float>(float*, const float*, const float*, int64_t, GradMode);
+template void gelu_backward<double>(double*, const double*, const double*, int64_t, GradMode);
 template void residual_forward<float>(float*, const float*, const float*, int64_t);
 template void residual_forward<double>(double*, const double*, const double*, int64_t);
 template void residual_backward<float>(float*, float*, const float*, int64_t);

@@ -89,10 +89,11 @@ void GptActivations<T>::Resize(const GptConfig& c, int b, int tn, bool for_grads
     k.ln1.assign(N * C, 0); k.ln1_mean.assign(NS, 0); k.ln1_rstd.assign(NS, 0);
     k.qkv.assign(N * 3 * C, 0);
     k.att.assign(for_grads ? 0 : (size_t)b * c.n_head * tn * tn, 0);
-    k.atty.assign(N * C, 0); k.attproj.assign(N * C, 0); k.res2.assign(N * C, 0);
+    const size_t NR = for_grads ? 0 : N * C;  // residual branches (read from the stream in backward)
+    k.atty.assign(N * C, 0); k.attproj.assign(NR, 0); k.res2.assign(NR, 0);
     k.ln2.assign(N * C, 0); k.ln2_mean.assign(NS, 0); k.ln2_rstd.assign(NS, 0);
     k.fch.assign(N * 4 * C, 0); k.fch_gelu.assign(N * 4 * C, 0);
-    k.fcproj.assign(N * C, 0); k.res3.assign(for_grads ? 0 : N * C, 0);
+    k.fcproj.assign(NR, 0); k.res3.assign(NR, 0);
   }
   lnf.assign(N * C, 0); lnf_mean.assign(NS, 0); lnf_rstd.assign(NS, 0);
   logits.assign(N * c.vocab, 0); probs.assign(for_grads ? 0 : N * c.vocab, 0);
@@ -164,39 +165,46 @@ void Gpt<T>::Backward(const T* params, T* grads, const int* tokens, const int* t
   GptActivations<T>& a = acts_;
   GptActivations<T>& g = grads_;
   g.Resize(cfg_, B, Tn, /*for_grads=*/true);
-  g.Zero();
+  // The two buffers that are accumulated into; every other one is overwritten.
+  std::fill(g.logits.begin(), g.logits.end(), T(0));
+  std::fill(g.encoded.begin(), g.encoded.end(), T(0));
   crossentropy_backward(g.logits.data(), a.probs.data(), targets, loss_scale, N, V);
   linear_backward(g.lnf.data(), grads + off_.wte, (T*)nullptr, g.logits.data(), a.lnf.data(),
-                  params + off_.wte, N, C, V);
+                  params + off_.wte, N, C, V, GradMode::kOverwrite);
   // g.encoded carries the residual-stream gradient down through the layers:
   // d(output of layer l) on entry to layer l, d(its input) on exit.
   T* dres = g.encoded.data();
   const T* x_last = cfg_.n_layer ? a.blocks.back().res3.data() : a.encoded.data();
   layernorm_backward(dres, grads + off_.lnfw, grads + off_.lnfb, g.lnf.data(), x_last,
                      params + off_.lnfw, a.lnf_mean.data(), a.lnf_rstd.data(), N, C);
+  // Inside a layer every activation gradient has one writer, which
+  // overwrites it (no zeroing); the residual branches need no buffers of
+  // their own: d(fcproj) = d(res3) and d(attproj) = d(res2) are read straight
+  // from dres, and each LayerNorm backward adds its share into dres.
+  constexpr GradMode kOver = GradMode::kOverwrite;
   auto& dk = g.blocks[0];  // this layer's activation gradients (shared by all layers)
   for (int l = cfg_.n_layer - 1; l >= 0; --l) {
     const BlockOffsets& o = off_.blocks[l];
     auto& k = a.blocks[l];
     const T* x = l ? a.blocks[l - 1].res3.data() : a.encoded.data();
-    if (l != cfg_.n_layer - 1) g.ZeroBlock(dk);
-    residual_backward(dk.res2.data(), dk.fcproj.data(), dres, N * C);
-    std::fill(dres, dres + N * C, T(0));  // now accumulates d(layer input)
-    linear_backward(dk.fch_gelu.data(), grads + o.fcprojw, grads + o.fcprojb, dk.fcproj.data(),
-                    k.fch_gelu.data(), params + o.fcprojw, N, 4 * C, C);
-    gelu_backward(dk.fch.data(), k.fch.data(), dk.fch_gelu.data(), N * 4 * C);
+    // dres = d(res3)
+    linear_backward(dk.fch_gelu.data(), grads + o.fcprojw, grads + o.fcprojb, dres,
+                    k.fch_gelu.data(), params + o.fcprojw, N, 4 * C, C, kOver);
+    gelu_backward(dk.fch.data(), k.fch.data(), dk.fch_gelu.data(), N * 4 * C, kOver);
     linear_backward(dk.ln2.data(), grads + o.fcw, grads + o.fcb, dk.fch.data(), k.ln2.data(),
-                    params + o.fcw, N, C, 4 * C);
-    layernorm_backward(dk.res2.data(), grads + o.ln2w, grads + o.ln2b, dk.ln2.data(),
-                       k.res2.data(), params + o.ln2w, k.ln2_mean.data(), k.ln2_rstd.data(), N, C);
-    residual_backward(dres, dk.attproj.data(), dk.res2.data(), N * C);
-    linear_backward(dk.atty.data(), grads + o.attprojw, grads + o.attprojb, dk.attproj.data(),
-                    k.atty.data(), params + o.attprojw, N, C, C);
-    attention_backward(dk.qkv.data(), dk.atty.data(), k.qkv.data(), k.att.data(), B, Tn, C, NH);
+                    params + o.fcw, N, C, 4 * C, kOver);
+    layernorm_backward(dres, grads + o.ln2w, grads + o.ln2b, dk.ln2.data(), k.res2.data(),
+                       params + o.ln2w, k.ln2_mean.data(), k.ln2_rstd.data(), N, C);
+    // dres = d(res2)
+    linear_backward(dk.atty.data(), grads + o.attprojw, grads + o.attprojb, dres, k.atty.data(),
+                    params + o.attprojw, N, C, C, kOver);
+    attention_backward(dk.qkv.data(), dk.atty.data(), k.qkv.data(), k.att.data(), B, Tn, C, NH,
+                       kOver);
     linear_backward(dk.ln1.data(), grads + o.qkvw, grads + o.qkvb, dk.qkv.data(), k.ln1.data(),
-                    params + o.qkvw, N, C, 3 * C);
+                    params + o.qkvw, N, C, 3 * C, kOver);
     layernorm_backward(dres, grads + o.ln1w, grads + o.ln1b, dk.ln1.data(), x, params + o.ln1w,
                        k.ln1_mean.data(), k.ln1_rstd.data(), N, C);
+    // dres = d(x), the gradient of this layer's input
   }
   encoder_backward(grads + off_.wte, grads + off_.wpe, g.encoded.data(), tokens, B, Tn, C, V);
 }
