@@ -425,6 +425,28 @@ TEST_F(CliDeterminism, ThreadCountDoesNotChangeTheBytes) {
   }
 }
 
+// Issue 3's "big" shape (6 layers, 6 heads, 384 channels, context 256,
+// batch 16) for two steps: the blocking of the large GEMMs (several K blocks,
+// many output tiles, causal attention row blocks) must not depend on threads.
+TEST_F(CliDeterminism, BigConfigSameBytesOnOneAndTwoThreads) {
+  SourceSpec s;
+  s.name = "big";
+  s.n_layer = 6; s.n_head = 6; s.n_embd = 384; s.context = 256;
+  s.steps = 2; s.batch_size = 16; s.micro_batch_size = 16;
+  s.eval_every = 0; s.eval_batches = 1;
+  s.corpus_bytes = 80000;
+  const std::string src = tmp_ / "big";
+  WriteSource(src, s);
+  std::string hashes[2];
+  for (int threads : {1, 2}) {
+    const std::string out = tmp_ / ("big" + std::to_string(threads) + ".gguf");
+    Proc p = RunModelc({"build", src, "-o", out, "--threads", std::to_string(threads), "-q"});
+    ASSERT_TRUE(p.exited && p.code == 0) << "threads " << threads << "\n" << p;
+    hashes[threads - 1] = FileSha(out);
+  }
+  EXPECT_EQ(hashes[0], hashes[1]) << "1 and 2 threads built different binaries";
+}
+
 TEST_F(CliDeterminism, IsaDoesNotChangeTheBytes) {
   ASSERT_SHARED_OK();
   for (const char* isa : {"scalar", "avx2", "avx512"}) {
