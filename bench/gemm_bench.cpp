@@ -5,7 +5,8 @@
 // machines drift: read the ratios, which are measured in the same run.
 //
 // Each shape is timed as interleaved pairs (modelc, OpenBLAS, modelc, ...),
-// so that drift hits both sides alike; the table shows the median ratio of
+// so that drift hits both sides alike (with 2 threads, a pause before each
+// run lets the other library's spinning workers go to sleep); the table shows the median ratio of
 // the pairs and its spread ((max - min) / median).
 //
 // Usually run by bench/run. By hand: cmake -DMODELC_BUILD_BENCH=ON (needs
@@ -26,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -171,11 +173,19 @@ int main(int argc, char** argv) {
       };
       run_modelc();  // warm up both (packing buffers, thread pools, caches)
       run_blas();
+      // With 2 threads each library's idle workers keep spinning for a while
+      // after a call (OpenBLAS's pthreads for up to ~0.1 s) and would steal a
+      // core from the other side: let them go to sleep between runs.
+      auto settle = [&] {
+        if (threads > 1) std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      };
       std::vector<double> tm, tb, ratio;
       for (int rep = 0; rep < reps; ++rep) {
+        settle();
         double t0 = Now();
         run_modelc();
         tm.push_back(Now() - t0);
+        settle();
         t0 = Now();
         run_blas();
         tb.push_back(Now() - t0);
