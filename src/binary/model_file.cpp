@@ -79,6 +79,8 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
   w.SetU64("modelc.tokens_seen", (uint64_t)t.tokens_seen);
   w.SetString("modelc.train_curve", CurveJson(t.train_curve));
   w.SetString("modelc.val_curve", CurveJson(t.val_curve));
+  w.SetU64("modelc.chain_every", (uint64_t)r.train.chain_every);
+  w.SetString("modelc.hash_chain", ChainToJson(t.chain));
 
   for (const ParamSpec& s : GptParamSpecs(c))
     w.AddTensorF32(s.name, GgmlNe(s.shape), t.params.data() + s.offset);

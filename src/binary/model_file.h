@@ -10,7 +10,8 @@
 //                        merges (empty), bos/eos id 0 (NUL; no special tokens)
 //   modelc.*             provenance: version, source_hash, recipe (normalized
 //                        JSON), data_manifest (JSON), train_loss, val_loss,
-//                        steps, tokens_seen, loss curves (JSON)
+//                        steps, tokens_seen, loss curves (JSON), chain_every,
+//                        hash_chain (JSON; see compile/checkpoint.h)
 // Tensors: GptParamSpecs order and names, F32, ggml ne = reversed shape.
 // Nothing machine-specific (time, host, path, thread count) is written.
 #pragma once

@@ -1,4 +1,5 @@
-// modelc build DIR [-o OUT] [--threads N] [--pin]
+// modelc build DIR [-o OUT] [--threads N] [--pin] [--force] [--build-dir D]
+//              [--checkpoint-every N] [--keep-checkpoints] [--json]
 #include <unistd.h>
 
 #include <sys/resource.h>
@@ -31,6 +32,15 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--pin", o->pin,
                 "Write the sha256 of every data file into model.toml (like a lock file), then stop");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress output");
+  cmd->add_flag("-f,--force", o->b.force, "Rebuild even if the output is up to date");
+  cmd->add_option("--build-dir", o->b.build_dir,
+                  "Work folder for checkpoints (default: <output without .gguf>.build)");
+  cmd->add_option("--checkpoint-every", o->b.checkpoint_every,
+                  "Also checkpoint every N steps (default: only at hash-chain links, see chain_every)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
+  cmd->add_flag("--keep-checkpoints", o->b.keep_checkpoints,
+                "Keep the build folder with the checkpoint of every hash-chain link after success "
+                "(for `modelc checkpoint export` and `modelc verify --segment`)");
   cmd->add_flag("--json", o->json,
                 "Print the summary as one JSON object on stdout (progress still goes to stderr)");
   cmd->callback([o, exit_code] {
@@ -46,22 +56,39 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       return;
     }
     ProgressPrinter printer(stderr, ::isatty(2));
-    auto on_start = [&](const Recipe& r, const Dataset& d) {
+    BuildCallbacks cb;
+    cb.on_start = [&](const Recipe& r, const Dataset& d) {
       if (o->quiet) return;
       std::fprintf(stderr, "building %s: gpt %dL %dH %dC ctx %d, %lld steps x %d x %d tokens, %zu train / %zu val bytes\n",
                    r.model.name.c_str(), r.arch.n_layer, r.arch.n_head, r.arch.n_embd,
                    r.arch.context, (long long)r.train.steps, r.train.batch_size, r.arch.context,
                    d.train.size(), d.val.size());
     };
-    auto progress = [&](const StepInfo& s) {
+    cb.progress = [&](const StepInfo& s) {
       if (!o->quiet) printer.Update(s);
     };
+    cb.note = [&](const std::string& n) { std::fprintf(stderr, "modelc: %s\n", n.c_str()); };
     BuildSummary s;
-    Status st = BuildModel(o->b, on_start, progress, &s);
+    Status st = BuildModel(o->b, cb, &s);
     printer.Finish();
     if (!st.ok()) {
       PrintError(st.message());
       *exit_code = 1;
+      return;
+    }
+    if (s.up_to_date) {
+      if (o->json) {
+        nlohmann::ordered_json j;
+        j["name"] = s.name;
+        j["output"] = s.output;
+        j["sha256"] = s.sha256;
+        j["source_hash"] = s.source_hash;
+        j["up_to_date"] = true;
+        std::printf("%s\n", j.dump(2).c_str());
+      } else {
+        std::printf("%s is up to date (source %s); --force rebuilds\n", s.output.c_str(),
+                    s.source_hash.substr(0, 12).c_str());
+      }
       return;
     }
     struct rusage ru {};
@@ -80,6 +107,8 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       j["steps"] = s.steps;
       j["tokens_seen"] = s.tokens_seen;
       j["threads"] = s.threads;
+      j["up_to_date"] = false;
+      j["resumed_from_step"] = s.resumed_from;
       j["wall_s"] = s.wall_s;
       j["tokens_per_s"] = s.tokens_per_s;
       j["steady_tokens_per_s"] = s.steady_tokens_per_s;

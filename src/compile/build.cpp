@@ -5,7 +5,9 @@
 
 #include <filesystem>
 
+#include "binary/gguf.h"
 #include "binary/model_file.h"
+#include "compile/checkpoint.h"
 #include "kernels/isa.h"
 #include "kernels/mathfn.h"
 #include "util/sha256.h"
@@ -23,37 +25,127 @@ double UnigramBaseline(const std::vector<uint8_t>& train, const std::vector<uint
   return val.empty() ? 0 : s / (double)val.size();
 }
 
-Status BuildModel(const BuildOptions& o, const BuildStartFn& on_start, const ProgressFn& progress,
-                  BuildSummary* out) {
+std::string DefaultBuildDir(const std::string& output) {
+  std::string base = output;
+  const std::string ext = ".gguf";
+  if (base.size() > ext.size() && base.compare(base.size() - ext.size(), ext.size(), ext) == 0)
+    base.resize(base.size() - ext.size());
+  return base + ".build";
+}
+
+namespace {
+
+// True when `output` is a model file made from this source by this version.
+bool UpToDate(const std::string& output, const std::string& source_hash) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(output, ec)) return false;
+  std::unique_ptr<GgufFile> f;
+  if (!GgufFile::Open(output, &f).ok()) return false;
+  std::string h, v;
+  return f->GetString("modelc.source_hash", &h).ok() && f->GetString("modelc.version", &v).ok() &&
+         h == source_hash && v == MODELC_VERSION;
+}
+
+// Keeps the newest two checkpoints (a corrupt newest one falls back to the
+// one before) and, with keep_links, every hash-chain link.
+void PruneCheckpoints(const std::string& dir, const Recipe& r, bool keep_links) {
+  auto files = ListCheckpoints(dir);
+  if (files.size() <= 2) return;
+  files.resize(files.size() - 2);
+  for (const std::string& f : files) {
+    const std::string name = std::filesystem::path(f).filename().string();
+    const int64_t step = std::stoll(name.substr(5, 9));
+    if (keep_links && (step == 0 || step == r.train.steps || step % r.train.chain_every == 0)) continue;
+    std::error_code ec;
+    std::filesystem::remove(f, ec);
+  }
+}
+
+// Removes the checkpoints (and temp files left by a killed build) from the
+// build folder, then the folder itself if nothing else is in it. Never
+// touches other files: --build-dir may point anywhere.
+void RemoveBuildDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const std::string& f : ListCheckpoints(dir)) fs::remove(f, ec);
+  if (fs::is_directory(dir, ec))
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("step-", 0) == 0 && name.find(".ckpt.tmp.") != std::string::npos)
+        fs::remove(e.path(), ec);
+    }
+  fs::remove(dir, ec);  // fails, harmlessly, when not empty
+}
+
+}  // namespace
+
+Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary* out) {
+  namespace fs = std::filesystem;
   Recipe r;
   MODELC_RETURN_IF_ERROR(LoadRecipe(o.dir, &r));
   MODELC_RETURN_IF_ERROR(CheckDataHashes(r));
+  const std::string output = o.output.empty() ? r.model.name + ".gguf" : o.output;
+  const std::string source_hash = r.SourceHash();
+  BuildSummary s;
+  s.name = r.model.name;
+  s.output = output;
+  s.source_hash = source_hash;
+  if (!o.force && UpToDate(output, source_hash)) {
+    s.up_to_date = true;
+    MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
+    *out = s;
+    return Status::OK();
+  }
   Dataset d;
   MODELC_RETURN_IF_ERROR(LoadDataset(r, &d));
   SetNumThreads(o.threads > 0 ? o.threads : omp_get_num_procs());
-  const std::string output = o.output.empty() ? r.model.name + ".gguf" : o.output;
   // Fail before training, not after, when the output cannot be written.
   {
-    namespace fs = std::filesystem;
     std::error_code ec;
-    const fs::path out(output);
-    const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
-    if (fs::is_directory(out, ec))
+    const fs::path outp(output);
+    const fs::path dir = outp.has_parent_path() ? outp.parent_path() : fs::path(".");
+    if (fs::is_directory(outp, ec))
       return Status::Error(output + ": output path is a directory");
     if (!fs::is_directory(dir, ec))
       return Status::Error(output + ": output folder " + dir.string() + " does not exist");
     if (::access(dir.c_str(), W_OK) != 0)
       return Status::Error(output + ": output folder " + dir.string() + " is not writable");
   }
-  if (on_start) on_start(r, d);
-  TrainResult t = Train(r, d, progress);
+  const std::string build_dir = o.build_dir.empty() ? DefaultBuildDir(output) : o.build_dir;
+  s.build_dir = build_dir;
+
+  // Resume from the newest good checkpoint of this source, if any.
+  TrainState resume;
+  std::string resume_path;
+  std::vector<std::string> notes;
+  const size_t P = GptParamCount(ConfigFromRecipe(r));
+  const bool resuming = FindResumePoint(build_dir, source_hash, P, &resume, &resume_path, &notes);
+  if (cb.note) {
+    for (const std::string& n : notes) cb.note(n);
+    if (resuming)
+      cb.note("resuming from step " + std::to_string(resume.step) + " (" + resume_path + ")");
+  }
+  if (cb.on_start) cb.on_start(r, d);
+
+  TrainControl control;
+  control.resume = resuming ? &resume : nullptr;
+  control.checkpoint_every = o.checkpoint_every;
+  control.on_checkpoint = [&](const TrainState& st) -> Status {
+    std::error_code ec;
+    fs::create_directories(build_dir, ec);
+    if (ec) return Status::Error(build_dir + ": cannot create the build folder: " + ec.message());
+    MODELC_RETURN_IF_ERROR(WriteCheckpoint(CheckpointPath(build_dir, st.step), source_hash, st));
+    PruneCheckpoints(build_dir, r, o.keep_checkpoints);
+    return Status::OK();
+  };
+  TrainResult t;
+  MODELC_RETURN_IF_ERROR(Train(r, d, cb.progress, control, &t));
   MODELC_RETURN_IF_ERROR(WriteModelFile(output, r, d, t));
-  BuildSummary s;
-  s.name = r.model.name;
-  s.output = output;
-  s.source_hash = r.SourceHash();
-  s.threads = NumThreads();
+  // The model is written; the work folder is no longer needed.
+  if (!o.keep_checkpoints) RemoveBuildDir(build_dir);
   MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
+  s.threads = NumThreads();
+  s.resumed_from = t.resumed_from;
   s.train_loss = t.train_loss;
   s.val_loss = t.val_loss;
   s.unigram_val_loss = UnigramBaseline(d.train, d.val);
@@ -61,9 +153,9 @@ Status BuildModel(const BuildOptions& o, const BuildStartFn& on_start, const Pro
   s.tokens_seen = t.tokens_seen;
   s.params = (int64_t)t.params.size();
   s.wall_s = t.wall_s;
-  s.tokens_per_s = t.wall_s > 0 ? (double)t.tokens_seen / t.wall_s : 0;
-  s.steady_tokens_per_s =
-      SteadyTokensPerSecond(t.step_s, (int64_t)r.train.batch_size * r.arch.context);
+  const int64_t tokens_per_step = (int64_t)r.train.batch_size * r.arch.context;
+  s.tokens_per_s = t.wall_s > 0 ? (double)((t.steps - t.resumed_from) * tokens_per_step) / t.wall_s : 0;
+  s.steady_tokens_per_s = SteadyTokensPerSecond(t.step_s, tokens_per_step);
   *out = s;
   return Status::OK();
 }

@@ -12,6 +12,11 @@ struct BuildOptions {
   std::string dir;      // model source folder
   std::string output;   // "" -> "<model.name>.gguf" in the current directory
   int threads = 0;      // 0 -> all cores
+  bool force = false;   // rebuild even if the output is up to date
+  // Work folder for checkpoints; "" -> "<output without .gguf>.build" next to the output.
+  std::string build_dir;
+  int64_t checkpoint_every = 0;   // extra checkpoints every N steps (0: hash-chain links only)
+  bool keep_checkpoints = false;  // keep the build folder (all link checkpoints) after success
 };
 
 struct BuildSummary {
@@ -24,13 +29,28 @@ struct BuildSummary {
   double steady_tokens_per_s = 0;  // median step, first two steps left out
   std::string source_hash;
   int threads = 0;
+  bool up_to_date = false;    // nothing built: the output already matched the source
+  int64_t resumed_from = 0;   // step the build resumed from (0: from the start)
+  std::string build_dir;
 };
 
-// Called once the recipe and data are loaded, before training starts.
-using BuildStartFn = std::function<void(const Recipe&, const Dataset&)>;
+// Build events for the user interface.
+struct BuildCallbacks {
+  // Once the recipe and data are loaded, before training starts.
+  std::function<void(const Recipe&, const Dataset&)> on_start;
+  ProgressFn progress;
+  // Notes such as "resuming from step 400" or "skipping a corrupt checkpoint".
+  std::function<void(const std::string&)> note;
+};
 
-Status BuildModel(const BuildOptions& o, const BuildStartFn& on_start, const ProgressFn& progress,
-                  BuildSummary* out);
+// "<output without .gguf>.build"
+std::string DefaultBuildDir(const std::string& output);
+
+// Like make: when the output exists and records this source hash and modelc
+// version, nothing is done (summary.up_to_date) unless o.force. Otherwise
+// trains, resuming from the newest good checkpoint in the build folder, and
+// writes the output atomically.
+Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary* out);
 
 // Cross-entropy (nats/token) of a unigram model fit on `train` (add-one
 // smoothing over 256 bytes), evaluated on `val`.

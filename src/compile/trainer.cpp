@@ -115,26 +115,61 @@ double SteadyTokensPerSecond(const std::vector<double>& step_s, int64_t tokens_p
   return med > 0 ? (double)tokens_per_step / med : 0;
 }
 
-TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress) {
+namespace {
+
+bool IsChainStep(const TrainConfig& tc, int64_t step) {
+  return step == 0 || step == tc.steps || step % tc.chain_every == 0;
+}
+
+void AddChainLink(const std::string& source_hash, TrainState* st) {
+  ChainLink l;
+  l.step = st->step;
+  l.state_sha256 = TrainStateHash(*st);
+  l.chain_sha256 = NextChainHash(st->chain.empty() ? source_hash : st->chain.back().chain_sha256,
+                                 l.step, l.state_sha256);
+  st->chain.push_back(l);
+}
+
+}  // namespace
+
+Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
+             const TrainControl& control, TrainResult* out) {
   const auto t0 = std::chrono::steady_clock::now();
   const TrainConfig& tc = r.train;
   TrainResult res;
   res.config = ConfigFromRecipe(r);
   const GptConfig& cfg = res.config;
   const auto specs = GptParamSpecs(cfg);
-  res.params = InitParams(cfg, tc.seed);
-  const int64_t P = (int64_t)res.params.size();
-  std::vector<float> grads(P), m(P, 0.0f), v(P, 0.0f);
+  const std::string source_hash = r.SourceHash();
+  const size_t P = (size_t)specs.back().offset + specs.back().size;
+
+  TrainState st;
+  if (control.resume) {
+    st = *control.resume;
+    if (st.params.size() != P || st.m.size() != P || st.v.size() != P ||
+        st.tokens_per_source.size() != d.sources.size() || st.step < 0 || st.step > tc.steps)
+      return Status::Error("checkpoint does not fit this model source");
+    res.resumed_from = st.step;
+  } else {
+    st.params = InitParams(cfg, tc.seed);
+    st.m.assign(P, 0.0f);
+    st.v.assign(P, 0.0f);
+    st.tokens_per_source.assign(d.sources.size(), 0);
+    AddChainLink(source_hash, &st);
+    if (control.on_checkpoint) MODELC_RETURN_IF_ERROR(control.on_checkpoint(st));
+  }
+  const int64_t last = control.stop_after >= 0 ? std::min(control.stop_after, tc.steps) : tc.steps;
+  std::vector<float> grads(P);
   Gpt<float> model(cfg);
 
   const int Tn = cfg.context, mb = tc.micro_batch_size;
   const int n_micro = tc.batch_size / mb;
   std::vector<int> tok((size_t)mb * Tn), tgt((size_t)mb * Tn);
   std::vector<uint64_t> starts;
-  res.tokens_per_source.assign(d.sources.size(), 0);
   const float loss_scale = 1.0f / (float)((int64_t)tc.batch_size * Tn);
+  const int64_t first = st.step;
 
-  for (int64_t step = 0; step < tc.steps; ++step) {
+  for (int64_t step = st.step; step < last; ++step) {
     const auto ts = std::chrono::steady_clock::now();
     std::fill(grads.begin(), grads.end(), 0.0f);
     double loss = 0;
@@ -143,38 +178,50 @@ TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress)
       FillWindows(d.train, tc.seed, kStreamTrainWindows, index0, mb, Tn, tok.data(), tgt.data(),
                   &starts);
       for (uint64_t s : starts)
-        CountSourceTokens(d.train_offsets, d.train.size(), s, Tn, &res.tokens_per_source);
-      loss += model.Forward(res.params.data(), tok.data(), tgt.data(), mb, Tn);
-      model.Backward(res.params.data(), grads.data(), tok.data(), tgt.data(), loss_scale);
+        CountSourceTokens(d.train_offsets, d.train.size(), s, Tn, &st.tokens_per_source);
+      loss += model.Forward(st.params.data(), tok.data(), tgt.data(), mb, Tn);
+      model.Backward(st.params.data(), grads.data(), tok.data(), tgt.data(), loss_scale);
     }
     loss /= n_micro;
-    const UpdateInfo up = ApplyUpdate(specs, tc, step, res.params.data(), grads.data(), m.data(),
-                                      v.data());
+    const UpdateInfo up = ApplyUpdate(specs, tc, step, st.params.data(), grads.data(), st.m.data(),
+                                      st.v.data());
     res.step_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count());
+    st.step = step + 1;
+    st.train_curve.push_back({step + 1, loss});
 
-    res.train_loss = loss;
-    res.train_curve.push_back({step + 1, loss});
     StepInfo info;
     info.step = step + 1;
     info.steps = tc.steps;
     info.loss = loss;
     info.lr = up.lr;
     info.grad_norm = up.grad_norm;
-    const bool last = step + 1 == tc.steps;
-    if (last || (tc.eval_every > 0 && (step + 1) % tc.eval_every == 0)) {
+    const bool final_step = step + 1 == tc.steps;
+    if (final_step || (tc.eval_every > 0 && (step + 1) % tc.eval_every == 0)) {
       info.has_val = true;
-      info.val_loss = EvaluateValLoss(model, res.params.data(), r, d);
-      res.val_curve.push_back({step + 1, info.val_loss});
-      res.val_loss = info.val_loss;
+      info.val_loss = EvaluateValLoss(model, st.params.data(), r, d);
+      st.val_curve.push_back({step + 1, info.val_loss});
     }
+    const bool link = IsChainStep(tc, st.step);
+    if (link) AddChainLink(source_hash, &st);
+    if (control.on_checkpoint &&
+        (link || (control.checkpoint_every > 0 && st.step % control.checkpoint_every == 0)))
+      MODELC_RETURN_IF_ERROR(control.on_checkpoint(st));
     info.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    info.tokens_per_s = (double)(step + 1) * tc.batch_size * Tn / info.elapsed_s;
+    info.tokens_per_s = (double)(step + 1 - first) * tc.batch_size * Tn / info.elapsed_s;
     if (progress) progress(info);
   }
-  res.steps = tc.steps;
-  res.tokens_seen = tc.steps * tc.batch_size * (int64_t)Tn;
+  res.steps = st.step;
+  res.tokens_seen = st.step * tc.batch_size * (int64_t)Tn;
+  res.train_loss = st.train_curve.empty() ? 0 : st.train_curve.back().loss;
+  res.val_loss = st.val_curve.empty() ? 0 : st.val_curve.back().loss;
   res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return res;
+  res.params = std::move(st.params);
+  res.train_curve = std::move(st.train_curve);
+  res.val_curve = std::move(st.val_curve);
+  res.tokens_per_source = std::move(st.tokens_per_source);
+  res.chain = std::move(st.chain);
+  *out = std::move(res);
+  return Status::OK();
 }
 
 }  // namespace modelc

@@ -10,7 +10,9 @@
 #include <functional>
 #include <vector>
 
+#include "compile/checkpoint.h"
 #include "model/gpt.h"
+#include "util/status.h"
 #include "source/dataset.h"
 #include "source/recipe.h"
 
@@ -35,11 +37,6 @@ struct StepInfo {
   double val_loss = 0;
 };
 
-struct LossPoint {
-  int64_t step;
-  double loss;
-};
-
 struct TrainResult {
   GptConfig config;
   std::vector<float> params;
@@ -55,6 +52,9 @@ struct TrainResult {
   // Wall time of each optimizer step (forward, backward and update; not the
   // evaluations), for steady-state throughput.
   std::vector<double> step_s;
+  // Hash-chain links recorded over the whole run (including resumed parts).
+  std::vector<ChainLink> chain;
+  int64_t resumed_from = 0;  // step the run resumed from (0: from the start)
 };
 
 // Tokens per second over the steady-state steps: the median step time of
@@ -82,6 +82,25 @@ UpdateInfo ApplyUpdate(const std::vector<ParamSpec>& specs, const TrainConfig& t
 double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d);
 
 using ProgressFn = std::function<void(const StepInfo&)>;
-TrainResult Train(const Recipe& r, const Dataset& d, const ProgressFn& progress);
+
+// How a training run starts, stops and saves its state.
+struct TrainControl {
+  // Start from this state instead of step 0 (a checkpoint of the same
+  // source). The run continues exactly as if it had never stopped.
+  const TrainState* resume = nullptr;
+  // Stop once this many steps are complete (-1: run all steps). Used by
+  // verify --segment to re-run one link of the hash chain.
+  int64_t stop_after = -1;
+  // Besides the hash-chain links, also call on_checkpoint every N steps (0: links only).
+  int64_t checkpoint_every = 0;
+  // Called with the state at every hash-chain link and checkpoint step; an
+  // error stops training and is returned by Train.
+  std::function<Status(const TrainState&)> on_checkpoint;
+};
+
+// Trains per the recipe. On success *out holds the final state (or the state
+// at control.stop_after) and the summary.
+Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
+             const TrainControl& control, TrainResult* out);
 
 }  // namespace modelc

@@ -400,7 +400,7 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
     TrainConfig& c = r.train;
     rd.CheckKeys({"steps", "batch_size", "micro_batch_size", "learning_rate", "warmup_steps", "lr_schedule",
                   "min_lr", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "seed", "eval_every",
-                  "eval_batches"});
+                  "eval_batches", "chain_every"});
     const int64_t kBig = int64_t(1) << 40;
     rd.Int("steps", &c.steps, true, 1, kBig);
     rd.IntAs("batch_size", &c.batch_size, true, 1, 1 << 20);
@@ -421,6 +421,10 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
     if (rd.Int("seed", &seed, false, 0, std::numeric_limits<int64_t>::max())) c.seed = static_cast<uint64_t>(seed);
     rd.Int("eval_every", &c.eval_every, false, 0, kBig);
     rd.IntAs("eval_batches", &c.eval_batches, false, 1, 1 << 20);
+    // Hash-chain links (and default checkpoints): every chain_every steps;
+    // default about ten links over the run.
+    if (!rd.Int("chain_every", &c.chain_every, false, 1, kBig) && rd.ok())
+      c.chain_every = std::max<int64_t>(1, (c.steps + 9) / 10);
     if (rd.ok() && c.batch_size % c.micro_batch_size != 0)
       rd.Fail(rd.KeyPos("micro_batch_size"), "micro_batch_size",
               "micro_batch_size (" + std::to_string(c.micro_batch_size) + ") does not divide batch_size (" +
@@ -508,7 +512,8 @@ std::string Recipe::NormalizedJson() const {
                 {"grad_clip", train.grad_clip},
                 {"seed", train.seed},
                 {"eval_every", train.eval_every},
-                {"eval_batches", train.eval_batches}};
+                {"eval_batches", train.eval_batches},
+                {"chain_every", train.chain_every}};
   return j.dump();
 }
 

@@ -62,6 +62,7 @@ struct TrainConfig {
   uint64_t seed = 0;
   int64_t eval_every = 0;  // 0: only at the end
   int eval_batches = 1;
+  int64_t chain_every = 1;  // steps between hash-chain links (default: steps / 10, rounded up)
 };
 
 struct Recipe {
