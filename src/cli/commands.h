@@ -8,6 +8,8 @@ namespace modelc {
 void AddBuildCommand(CLI::App& app, int* exit_code);
 void AddRunCommand(CLI::App& app, int* exit_code);
 void AddInspectCommand(CLI::App& app, int* exit_code);
+void AddVerifyCommand(CLI::App& app, int* exit_code);
+void AddCheckpointCommand(CLI::App& app, int* exit_code);
 
 // Prints "modelc: error: <msg>" to stderr.
 void PrintError(const std::string& msg);

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "kernels/isa.h"
 
 namespace {
 
@@ -30,11 +31,15 @@ int main(int argc, char** argv) {
                ": compile a model source (model.toml + pinned data) into a reproducible GGUF "
                "model binary, run it, and inspect it."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("modelc ") + MODELC_VERSION);
+  app.set_version_flag("--version", std::function<std::string()>([] {
+    return std::string("modelc ") + MODELC_VERSION + " (" + modelc::KernelsDescription() + ")";
+  }));
   int exit_code = 0;
   modelc::AddBuildCommand(app, &exit_code);
   modelc::AddRunCommand(app, &exit_code);
   modelc::AddInspectCommand(app, &exit_code);
+  modelc::AddVerifyCommand(app, &exit_code);
+  modelc::AddCheckpointCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
