@@ -136,8 +136,8 @@ Outcome FullRebuild(const VerifyOpts& o, const Published& pub, const Recipe& r) 
            pub.chain[i].state_sha256 == rebuilt.chain[i].state_sha256)
       ++i;
     if (i == pub.chain.size() && i == rebuilt.chain.size()) {
-      out.verdict += "; the training states agree at every chain link, so the difference is in the metadata "
-                     "(see modelc diff)";
+      out.verdict += "; the training run agrees at every chain link, so the difference is in the file "
+                     "itself (see modelc diff)";
     } else if (i == 0) {
       out.verdict += "; the states differ already at the first chain link (initialization)";
     } else {
