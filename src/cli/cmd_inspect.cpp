@@ -5,18 +5,12 @@
 
 #include "binary/model_file.h"
 #include "cli/commands.h"
+#include "cli/gguf_print.h"
 #include "util/sha256.h"
 
 namespace modelc {
 
 namespace {
-
-std::string ShapeString(const std::vector<uint64_t>& ne) {
-  // Print in row-major order (outermost first), like PyTorch.
-  std::string s = "[";
-  for (size_t i = ne.size(); i-- > 0;) s += std::to_string(ne[i]) + (i ? ", " : "");
-  return s + "]";
-}
 
 std::string MetaString(const GgufFile& f, const char* key) {
   const GgufValue* v = f.Find(key);

@@ -18,7 +18,7 @@ std::string FormatDuration(double s) {
 
 void ProgressPrinter::Update(const StepInfo& s) {
   if (s.has_val) last_val_ = s.val_loss;
-  const double eta = s.elapsed_s / (double)s.step * (double)(s.steps - s.step);
+  const double eta = s.elapsed_s / (double)(s.step - s.first_step) * (double)(s.steps - s.step);
   char val[32] = "";
   if (last_val_ >= 0) std::snprintf(val, sizeof val, " val %.4f", last_val_);
   if (tty_) {

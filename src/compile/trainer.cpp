@@ -192,6 +192,7 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
     StepInfo info;
     info.step = step + 1;
     info.steps = tc.steps;
+    info.first_step = first;
     info.loss = loss;
     info.lr = up.lr;
     info.grad_norm = up.grad_norm;

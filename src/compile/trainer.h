@@ -28,6 +28,7 @@ enum RngStream : uint64_t {
 struct StepInfo {
   int64_t step = 0;        // 1-based, completed steps
   int64_t steps = 0;
+  int64_t first_step = 0;  // steps already done when this run started (resume)
   double loss = 0;         // mean train loss of this step's batch
   double lr = 0;
   double grad_norm = 0;

@@ -29,15 +29,24 @@ void GemmUkernelScalar_4x8(int kc, const float* A, long rs, long cs, const float
     for (int j = 0; j < 8; ++j) C[i * ldc + j] = c[i][j];
 }
 
-namespace {
-
-GemmKernelInfo SelectKernel(Isa isa) {
+GemmKernelInfo GemmKernelForIsa(Isa isa) {
+  // Falls through to a lower ISA when `isa`'s kernel is not compiled in.
   switch (isa) {
-    case Isa::kAvx512: return {GemmUkernelAvx512_8x32, 8, 32};
-    case Isa::kAvx2: return {GemmUkernelAvx2_6x16, 6, 16};
+    case Isa::kAvx512:
+#if defined(MODELC_HAVE_AVX512)
+      return {GemmUkernelAvx512_8x32, 8, 32};
+#endif
+      [[fallthrough]];
+    case Isa::kAvx2:
+#if defined(MODELC_HAVE_AVX2)
+      return {GemmUkernelAvx2_6x16, 6, 16};
+#endif
+      [[fallthrough]];
     default: return {GemmUkernelScalar_4x8, 4, 8};
   }
 }
+
+namespace {
 
 constexpr int kKc = 192;        // K block
 constexpr int kMcPanels = 8;    // A panels per macro tile
@@ -91,7 +100,7 @@ void GemmForIsa(Isa isa, const GemmShape& s, const float* A, const float* B, flo
         C[(long)i * s.ldc + j] = init == GemmInit::kBias ? bias[j] : 0.0f;
     return;
   }
-  const GemmKernelInfo kern = SelectKernel(isa);
+  const GemmKernelInfo kern = GemmKernelForIsa(isa);
   const int MR = kern.mr, NR = kern.nr;
   const int mp = (M + MR - 1) / MR, np = (N + NR - 1) / NR;
   const double flops = 2.0 * M * N * K;

@@ -10,6 +10,8 @@
 //   for k in 0..kc-1: c[i][j] = fma(A(i,k), Bp[k*NR+j], c[i][j]) — in order.
 #pragma once
 
+#include "kernels/isa.h"
+
 namespace modelc {
 
 typedef void (*GemmMicroKernel)(int kc, const float* A, long rs, long cs, const float* Bp,
@@ -20,11 +22,17 @@ struct GemmKernelInfo {
   int mr, nr;
 };
 
+// Only defined when the build has that ISA (MODELC_HAVE_AVX2 / _AVX512).
 void GemmUkernelScalar_4x8(int kc, const float* A, long rs, long cs, const float* Bp,
                            float* C, long ldc, int mode, const float* bias);
 void GemmUkernelAvx2_6x16(int kc, const float* A, long rs, long cs, const float* Bp,
                           float* C, long ldc, int mode, const float* bias);
 void GemmUkernelAvx512_8x32(int kc, const float* A, long rs, long cs, const float* Bp,
                             float* C, long ldc, int mode, const float* bias);
+
+// The micro-kernel Gemm uses for `isa` (defined in gemm.cpp; the inference
+// engine packs its weights for the same one). An ISA that is not compiled
+// into this binary gets the best lower one that is.
+GemmKernelInfo GemmKernelForIsa(Isa isa);
 
 }  // namespace modelc

@@ -9,6 +9,8 @@ namespace vec_scalar {
 #include "kernels/vec_impl.h"
 }  // namespace vec_scalar
 
+// Defined in vec_avx2.cpp / vec_avx512.cpp, which are only built when the
+// kernel set has that ISA (MODELC_HAVE_AVX2 / MODELC_HAVE_AVX512).
 void VecGeluForward_avx2(float*, const float*, int64_t);
 void VecGeluBackwardAcc_avx2(float*, const float*, const float*, int64_t);
 void VecExpScaled_avx2(float*, int64_t, float, float);
@@ -25,8 +27,17 @@ struct VecTable {
 const VecTable& Table() {
   static const VecTable t = [] {
     switch (ActiveIsa()) {
-      case Isa::kAvx512: return VecTable{VecGeluForward_avx512, VecGeluBackwardAcc_avx512, VecExpScaled_avx512};
-      case Isa::kAvx2: return VecTable{VecGeluForward_avx2, VecGeluBackwardAcc_avx2, VecExpScaled_avx2};
+      // ActiveIsa() is never an ISA that is not compiled in; fall through anyway.
+      case Isa::kAvx512:
+#if defined(MODELC_HAVE_AVX512)
+        return VecTable{VecGeluForward_avx512, VecGeluBackwardAcc_avx512, VecExpScaled_avx512};
+#endif
+        [[fallthrough]];
+      case Isa::kAvx2:
+#if defined(MODELC_HAVE_AVX2)
+        return VecTable{VecGeluForward_avx2, VecGeluBackwardAcc_avx2, VecExpScaled_avx2};
+#endif
+        [[fallthrough]];
       default: return VecTable{vec_scalar::GeluForwardImpl, vec_scalar::GeluBackwardAccImpl, vec_scalar::ExpScaledImpl};
     }
   }();

@@ -21,15 +21,6 @@ void Grow(V& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
-// The micro-kernel Gemm uses for the active ISA (same choice as gemm.cpp).
-GemmKernelInfo KernelFor(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx512: return {GemmUkernelAvx512_8x32, 8, 32};
-    case Isa::kAvx2: return {GemmUkernelAvx2_6x16, 6, 16};
-    default: return {GemmUkernelScalar_4x8, 4, 8};
-  }
-}
-
 }  // namespace
 
 InferenceEngine::Packed InferenceEngine::Pack(const float* W, const float* bias, int N,
@@ -77,7 +68,7 @@ void InferenceEngine::Linear(const Packed& W, const float* W_raw, const float* b
 }
 
 InferenceEngine::InferenceEngine(const GptConfig& c, const float* params)
-    : cfg_(c), off_(GptParamOffsets(c)), p_(params), kern_(KernelFor(ActiveIsa())) {
+    : cfg_(c), off_(GptParamOffsets(c)), p_(params), kern_(GemmKernelForIsa(ActiveIsa())) {
   const size_t C = c.n_embd, ctx = c.context;
   const int Ci = c.n_embd;
   for (const BlockOffsets& o : off_.blocks) {
