@@ -225,7 +225,18 @@ TEST_F(Repro, VerifyOneSegmentFromExportedCheckpoints) {
   p = RunModelc({"verify", model, "--source", src_, "--segment", "9", "--checkpoint",
                  CheckpointPath(shipped, 36), "-q", "--json"});
   EXPECT_TRUE(p.exited && p.code == 0) << p;
-  EXPECT_EQ(json::parse(p.out, nullptr, false).value("result", ""), "identical") << p.out;
+  j = json::parse(p.out, nullptr, false);
+  EXPECT_EQ(j.value("result", ""), "identical") << p.out;
+  EXPECT_EQ(j.value("file_weights_match", false), true) << p.out;  // the last segment ties the file to the chain
+  {
+    std::string w = Slurp(model);
+    w[w.size() - 5] ^= 0x01;  // one weight bit
+    const std::string bad = tmp_ / "badweights.gguf";
+    WriteText(bad, w);
+    p = RunModelc({"verify", bad, "--source", src_, "--segment", "9", "--checkpoint", shipped, "-q"});
+    EXPECT_TRUE(p.exited && p.code == 1) << p;
+    EXPECT_TRUE(Contains(p.out, "not that state's weights")) << p;
+  }
 
   // A checkpoint that is not link 3's state is refused (trouble), never used.
   p = RunModelc({"verify", model, "--source", src_, "--segment", "3", "--checkpoint", CheckpointPath(shipped, 16)});

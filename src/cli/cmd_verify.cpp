@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "binary/gguf.h"
+#include "binary/model_file.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "compile/build.h"
@@ -206,6 +208,22 @@ Outcome Segment(const VerifyOpts& o, const Published& pub, const Recipe& r) {
   if (t.chain.back().state_sha256 == to.state_sha256) {
     out.code = kIdentical;
     out.verdict = "identical: " + range + " re-runs to the recorded state " + to.state_sha256;
+    if (I + 2 == (int64_t)pub.chain.size()) {
+      // The last link: the weights in the file must be the ones it ends with.
+      LoadedModel m;
+      st = LoadModelFile(o.model, &m);
+      if (!st.ok()) return Trouble(st.message());
+      const bool same = m.params.size() == t.params.size() &&
+                        std::memcmp(m.params.data(), t.params.data(), t.params.size() * sizeof(float)) == 0;
+      out.json["file_weights_match"] = same;
+      if (same) {
+        out.verdict += ", and the file holds exactly those weights";
+      } else {
+        out.code = kDifferent;
+        out.verdict = "different: " + range + " re-runs to the recorded state, but the weights in " + o.model +
+                      " are not that state's weights";
+      }
+    }
   } else {
     out.code = kDifferent;
     out.verdict = "different: " + range + " re-runs to state " + t.chain.back().state_sha256 + ", the chain records " +
