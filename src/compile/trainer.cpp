@@ -191,7 +191,7 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
 
     StepInfo info;
     info.step = step + 1;
-    info.steps = tc.steps;
+    info.steps = last;  // where this run stops (all steps, or a verify segment's end)
     info.first_step = first;
     info.loss = loss;
     info.lr = up.lr;
