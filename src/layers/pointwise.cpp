@@ -1,4 +1,3 @@
-#include <cmath>
 // Elementwise layers: GELU (tanh form) and the residual add.
 // float runs on the ISA-dispatched kernels (kernels/vec.h, mathfn::gelu_tanh);
 // double (tests) on the same formula written out below.
@@ -10,7 +9,6 @@
 #include "layers/scalar_math.h"
 
 namespace modelc {
-float DemoLibmExp(float x) { return std::exp(x); }  // TEMPORARY: must make TrainingPathCode fail
 
 namespace {
 constexpr double kGeluS = 0.7978845608028654;  // sqrt(2/pi)
