@@ -6,6 +6,7 @@
 
 #include "compile/optimizer.h"
 #include "compile/schedule.h"
+#include "kernels/fpenv.h"
 #include "kernels/rng.h"
 
 namespace modelc {
@@ -143,6 +144,10 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
   const std::string source_hash = r.SourceHash();
   const size_t P = (size_t)specs.back().offset + specs.back().size;
 
+  // Round to nearest, no FTZ/DAZ on every worker; checked again every step
+  // (another library in the process could change a thread's MXCSR).
+  MODELC_RETURN_IF_ERROR(SetFpEnvOnAllThreads());
+
   TrainState st;
   if (control.resume) {
     st = *control.resume;
@@ -171,6 +176,7 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
 
   for (int64_t step = st.step; step < last; ++step) {
     const auto ts = std::chrono::steady_clock::now();
+    MODELC_RETURN_IF_ERROR(CheckFpEnvOnAllThreads());
     std::fill(grads.begin(), grads.end(), 0.0f);
     double loss = 0;
     for (int u = 0; u < n_micro; ++u) {
