@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   modelc::AddBuildCommand(app, &exit_code);
   modelc::AddRunCommand(app, &exit_code);
   modelc::AddInspectCommand(app, &exit_code);
+  modelc::AddDiffCommand(app, &exit_code);
   modelc::AddVerifyCommand(app, &exit_code);
   modelc::AddCheckpointCommand(app, &exit_code);
   try {
