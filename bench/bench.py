@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def tuned_env():
     return env
 
 
-def run_modelc(modelc, cfg, steps, threads):
+def run_modelc(modelc, cfg, steps, threads, micro=None, np=1):
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "src")
         os.makedirs(src)
@@ -107,6 +108,7 @@ context = {cfg['context']}
 [train]
 steps = {steps + 2}
 batch_size = {cfg['batch']}
+micro_batch_size = {micro or cfg['batch']}
 learning_rate = 0.001
 warmup_steps = 2
 min_lr = 0.0001
@@ -119,8 +121,10 @@ path = "{DATA}"
 split = 0.05
 """)
         subprocess.run([modelc, "build", "--pin", src], check=True, capture_output=True)
-        out = subprocess.run([modelc, "build", src, "-t", str(threads), "-q", "--json", "-o",
-                              os.path.join(tmp, "b.gguf")], check=True, capture_output=True, text=True)
+        cmd = [modelc, "build", src, "-t", str(threads), "-q", "--json", "-o", os.path.join(tmp, "b.gguf")]
+        if np > 1:
+            cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(np), "--mca", "btl", "self,vader"] + cmd
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
         return json.loads(out.stdout)
 
 
@@ -171,6 +175,7 @@ def main():
     ap.add_argument("--gemm-reps", type=int, default=7, help="interleaved pairs per GEMM shape")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 repetition, few steps, no file written")
     ap.add_argument("--no-gemm", action="store_true", help="skip the GEMM table")
+    ap.add_argument("--no-mpi", action="store_true", help="skip the MPI scaling table")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     a = ap.parse_args()
     modelc = os.path.join(a.build, "modelc")
@@ -223,10 +228,36 @@ def main():
         mem.append(dict(config=name, params=param_count(cfg), minimum_mb=min_memory_bytes(cfg) / 2**20,
                         modelc_mb=median(rss_m), torch_mb=median(rss_t)))
 
+    # Data-parallel scaling (issue 5): micro-batch = batch / 2, so that two
+    # ranks each get one micro-batch per step. Same bytes in every setting.
+    mpi_lines = []
+    if shutil.which("mpirun") and not a.no_mpi:
+        mpi_lines.append("config  1 rank x 1 thread  1 rank x 2 threads  2 ranks x 1 thread  2x1 / 1x1  efficiency  spread")
+        for name, cfg in CONFIGS.items():
+            steps = max(3, STEPS[name] // (4 if a.quick else 1))
+            micro = cfg["batch"] // 2
+            r = {k: [] for k in ("11", "12", "21")}
+            hashes = set()
+            for rep in range(reps):
+                log(f"MPI scaling {name}, repetition {rep + 1}/{reps} ...")
+                for key, th, np in (("11", 1, 1), ("12", 2, 1), ("21", 1, 2)):
+                    j = run_modelc(modelc, cfg, steps, th, micro=micro, np=np)
+                    r[key].append(j["steady_tokens_per_s"])
+                    hashes.add(j["sha256"])
+            m = {k: median(v) for k, v in r.items()}
+            sc = m["21"] / m["11"]
+            mpi_lines.append(f"{name:6s} {m['11']:18.0f} {m['12']:19.0f} {m['21']:19.0f} {sc:10.2f}x {100 * sc / 2:10.0f}% "
+                             f"{100 * max(spread(v) for v in r.values()):6.0f}%" + ("" if len(hashes) == 1 else "  HASHES DIFFER"))
+            rows.append(dict(config=name, mpi_scaling=sc))
+        print("\n".join(mpi_lines))
+        print()
+
     train_lines = [
         "config threads  modelc tok/s  torch tuned  torch default  vs tuned  vs default  MFU modelc  MFU torch  spread",
     ]
     for x in rows:
+        if "mpi_scaling" in x:
+            continue
         train_lines.append(
             f"{x['config']:6s} {x['threads']:7d} {x['modelc']:13.0f} {x['tuned']:12.0f} {x['default']:14.0f} "
             f"{x['vs_tuned']:9.2f} {x['vs_default']:11.2f} {100 * x['mfu']:10.0f}% {100 * x['torch_mfu']:9.0f}% "
@@ -241,7 +272,7 @@ def main():
 
     # Targets (issue 3) ---------------------------------------------------------
     def row(cfg, t):
-        return next(x for x in rows if x["config"] == cfg and x["threads"] == t)
+        return next(x for x in rows if x["config"] == cfg and x.get("threads") == t)
     targets = [
         ("training big, 2 threads, vs tuned PyTorch", ">= 1.00x", row("big", 2)["vs_tuned"], 1.0),
         ("training small, 2 threads, vs tuned PyTorch", ">= 1.50x", row("small", 2)["vs_tuned"], 1.5),
@@ -255,6 +286,9 @@ def main():
             ("GEMM vs OpenBLAS, 1 thread, mean over shapes", ">= 0.90x", r1["mean_ratio"], 0.9),
             ("GEMM 2 threads / 1 thread, mean over shapes", ">= 1.80x", r2["mean_scaling"], 1.8),
         ]
+    big_mpi = [x["mpi_scaling"] for x in rows if x.get("mpi_scaling") and x["config"] == "big"]
+    if big_mpi:
+        targets.append(("big, 2 ranks x 1 thread / 1 rank x 1 thread", ">= 1.80x", big_mpi[0], 1.8))
     worst_mem = max(x["modelc_mb"] / x["minimum_mb"] for x in mem)
     target_lines = ["target                                              goal       measured  status"]
     for what, goal, val, need in targets:
@@ -298,6 +332,17 @@ the first two steps left out ({STEPS['small']} timed steps on small, {STEPS['big
 {chr(10).join(train_lines)}
 ```
 
+## Data-parallel scaling (MPI)
+
+`mpirun -np 2` against one process, micro-batch = batch / 2 (so each of two ranks trains one micro-batch
+per step); steady-state tokens/s, median of the repetitions. efficiency = (2 ranks x 1 thread) /
+(1 rank x 1 thread) / 2. Every setting builds the same bytes (checked in the run: a row would say
+HASHES DIFFER otherwise).
+
+```
+{chr(10).join(mpi_lines) if mpi_lines else "(mpirun not found: skipped)"}
+```
+
 ## Memory
 
 Peak RSS of `modelc build` (2 threads) against the arithmetic minimum: fp32 weights, gradients and two
@@ -322,7 +367,9 @@ the embedding output, the final LayerNorm and the softmax probabilities).
 OpenBLAS `cblas_sgemm` from Debian's libopenblas-dev with `OPENBLAS_CORETYPE`/`OPENBLAS_L2_SIZE`
 unset (its best kernel). Shapes: every linear layer of a training step (fwd = X W^T, dX = dY W,
 dW = dY^T X) for small (C 128, 32 x 64 tokens) and big (C 384, 16 x 256 tokens). ratio = median over
-{gemm['reps']} interleaved pairs of (OpenBLAS time / modelc time), > 1 means modelc is faster; %peak =
+{gemm['reps']} repetitions of (OpenBLAS time / modelc time), > 1 means modelc is faster (1 thread: interleaved
+pairs; 2 threads: one block per library after a warm-up call, because each library's idle workers spin for a
+while after a call and would steal a core from the other); %peak =
 modelc against the FMA peak; vs 1 thread = modelc's 2-thread speed over its 1-thread speed.
 
 ```

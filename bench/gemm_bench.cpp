@@ -4,9 +4,9 @@
 // machine's FMA peak, measured with an FMA loop. Absolute numbers on shared
 // machines drift: read the ratios, which are measured in the same run.
 //
-// Each shape is timed as interleaved pairs (modelc, OpenBLAS, modelc, ...),
-// so that drift hits both sides alike (with 2 threads, a pause before each
-// run lets the other library's spinning workers go to sleep); the table shows the median ratio of
+// At 1 thread each shape is timed as interleaved pairs (modelc, OpenBLAS,
+// modelc, ...), so that drift hits both sides alike; at 2 threads as two
+// blocks (see below); the table shows the median ratio of
 // the pairs and its spread ((max - min) / median).
 //
 // Usually run by bench/run. By hand: cmake -DMODELC_BUILD_BENCH=ON (needs
@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
     }
   }
   const char* kind[] = {"fwd", "dX", "dW"};
-  std::printf("modelc GEMM (%s kernels) vs OpenBLAS cblas_sgemm, GFLOP/s; %d interleaved pairs per shape\n",
+  std::printf("modelc GEMM (%s kernels) vs OpenBLAS cblas_sgemm, GFLOP/s; %d repetitions per shape (interleaved pairs at 1 thread)\n",
               IsaName(ActiveIsa()), reps);
   nlohmann::ordered_json out;
   out["isa"] = IsaName(ActiveIsa());
@@ -173,24 +173,29 @@ int main(int argc, char** argv) {
       };
       run_modelc();  // warm up both (packing buffers, thread pools, caches)
       run_blas();
-      // With 2 threads each library's idle workers keep spinning for a while
-      // after a call (OpenBLAS's pthreads for up to ~0.1 s) and would steal a
-      // core from the other side: let them go to sleep between runs.
-      auto settle = [&] {
-        if (threads > 1) std::this_thread::sleep_for(std::chrono::milliseconds(150));
-      };
+      // 1 thread: interleaved pairs, so drift hits both sides alike. 2 threads:
+      // each library's idle workers keep spinning for a while after a call
+      // (OpenBLAS's pthreads for up to ~0.1 s) and steal a core from the
+      // other side, so each side runs its repetitions as one block, after one
+      // untimed warm-up call.
       std::vector<double> tm, tb, ratio;
-      for (int rep = 0; rep < reps; ++rep) {
-        settle();
-        double t0 = Now();
+      auto timed = [&](auto& f, std::vector<double>& into) {
+        const double t0 = Now();
+        f();
+        into.push_back(Now() - t0);
+      };
+      if (threads == 1) {
+        for (int rep = 0; rep < reps; ++rep) {
+          timed(run_modelc, tm);
+          timed(run_blas, tb);
+        }
+      } else {
         run_modelc();
-        tm.push_back(Now() - t0);
-        settle();
-        t0 = Now();
+        for (int rep = 0; rep < reps; ++rep) timed(run_modelc, tm);
         run_blas();
-        tb.push_back(Now() - t0);
-        ratio.push_back(tb.back() / tm.back());
+        for (int rep = 0; rep < reps; ++rep) timed(run_blas, tb);
       }
+      for (int rep = 0; rep < reps; ++rep) ratio.push_back(tb[rep] / tm[rep]);
       const double fl = 2.0 * c.M * c.N * c.K / 1e9;
       const double gm = fl / Median(tm), gb = fl / Median(tb), rt = Median(ratio);
       char shape[32];

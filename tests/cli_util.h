@@ -145,14 +145,14 @@ struct Spawned {
   int out_fd = -1, err_fd = -1;
 };
 
-// Starts `modelc ARGS...` with stdin from /dev/null and stdout / stderr
+// Starts `PROGRAM ARGS...` (SpawnModelc: the modelc under test) with stdin from /dev/null and stdout / stderr
 // going to (unlinked) temp files, so stderr is not a terminal.
 // `env` entries are set (or replaced) in the child's environment; `cwd`, if
 // given, is the child's working directory.
-inline Spawned SpawnModelc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
-                    const std::string& cwd = "") {
+inline Spawned SpawnProgram(const std::string& program, const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env = {}, const std::string& cwd = "") {
   Spawned sp;
-  std::vector<std::string> argv_s = {MODELC_BIN};
+  std::vector<std::string> argv_s = {program};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
@@ -187,13 +187,18 @@ inline Spawned SpawnModelc(const std::vector<std::string>& args, const std::map<
   posix_spawn_file_actions_adddup2(&fa, sp.out_fd, 1);
   posix_spawn_file_actions_adddup2(&fa, sp.err_fd, 2);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-  int rc = posix_spawn(&sp.pid, MODELC_BIN, &fa, nullptr, argv.data(), envp.data());
+  int rc = posix_spawn(&sp.pid, program.c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn " << MODELC_BIN << ": " << std::strerror(rc);
+    ADD_FAILURE() << "posix_spawn " << program << ": " << std::strerror(rc);
     sp.pid = -1;
   }
   return sp;
+}
+
+inline Spawned SpawnModelc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                           const std::string& cwd = "") {
+  return SpawnProgram(MODELC_BIN, args, env, cwd);
 }
 
 // Waits for a spawned modelc and collects its output.

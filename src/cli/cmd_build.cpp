@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "compile/build.h"
+#include "dist/comm.h"
 #include "source/recipe.h"
 
 namespace modelc {
@@ -56,7 +57,7 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       return;
     }
     ProgressPrinter printer(stderr, ::isatty(2));
-    BuildCallbacks cb;
+    BuildCallbacks cb;  // BuildModel calls these on rank 0 only
     cb.on_start = [&](const Recipe& r, const Dataset& d) {
       if (o->quiet) return;
       std::fprintf(stderr, "building %s: gpt %dL %dH %dC ctx %d, %lld steps x %d x %d tokens, %zu train / %zu val bytes\n",
@@ -69,13 +70,20 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     };
     cb.note = [&](const std::string& n) { std::fprintf(stderr, "modelc: %s\n", n.c_str()); };
     BuildSummary s;
+    Comm& comm = Comm::World();
     Status st = BuildModel(o->b, cb, &s);
     printer.Finish();
     if (!st.ok()) {
+      if (comm.size() > 1) {
+        // The other ranks may be waiting in a collective: stop the whole job.
+        PrintError("rank " + std::to_string(comm.rank()) + ": " + st.message());
+        comm.Abort(1);
+      }
       PrintError(st.message());
       *exit_code = 1;
       return;
     }
+    if (!comm.root()) return;  // rank 0 reports
     if (s.up_to_date) {
       if (o->json) {
         nlohmann::ordered_json j;
@@ -109,6 +117,7 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       j["threads"] = s.threads;
       j["up_to_date"] = false;
       j["resumed_from_step"] = s.resumed_from;
+      j["ranks"] = s.ranks;
       j["wall_s"] = s.wall_s;
       j["tokens_per_s"] = s.tokens_per_s;
       j["steady_tokens_per_s"] = s.steady_tokens_per_s;
@@ -121,8 +130,9 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     std::printf("  val loss     %.4f  (unigram baseline %.4f)\n", s.val_loss, s.unigram_val_loss);
     std::printf("  parameters   %lld\n", (long long)s.params);
     std::printf("  tokens seen  %lld in %lld steps\n", (long long)s.tokens_seen, (long long)s.steps);
-    std::printf("  wall time    %.1f s (%.0f tokens/s; steady state %.0f tokens/s on %d threads)\n",
-                s.wall_s, s.tokens_per_s, s.steady_tokens_per_s, s.threads);
+    std::printf("  wall time    %.1f s (%.0f tokens/s; steady state %.0f tokens/s on %d threads%s)\n",
+                s.wall_s, s.tokens_per_s, s.steady_tokens_per_s, s.threads,
+                s.ranks > 1 ? (" x " + std::to_string(s.ranks) + " processes").c_str() : "");
     std::printf("  peak memory  %.0f MiB\n", peak_rss_mb);
     std::printf("  output       %s\n", s.output.c_str());
     std::printf("  sha256       %s\n", s.sha256.c_str());

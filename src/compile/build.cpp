@@ -3,11 +3,14 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "binary/gguf.h"
 #include "binary/model_file.h"
 #include "compile/checkpoint.h"
+#include "dist/comm.h"
+#include "util/atomic_file.h"
 #include "kernels/isa.h"
 #include "kernels/mathfn.h"
 #include "util/sha256.h"
@@ -77,6 +80,13 @@ void RemoveBuildDir(const std::string& dir) {
   fs::remove(dir, ec);  // fails, harmlessly, when not empty
 }
 
+// Threads per process: all cores, shared among the ranks on this machine.
+int DefaultThreads() {
+  int local = 1;
+  if (const char* e = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) local = std::max(1, std::atoi(e));
+  return std::max(1, omp_get_num_procs() / local);
+}
+
 }  // namespace
 
 Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary* out) {
@@ -90,17 +100,23 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   s.name = r.model.name;
   s.output = output;
   s.source_hash = source_hash;
-  if (!o.force && UpToDate(output, source_hash)) {
+  // Under MPI every rank runs this function; rank 0 alone looks at and
+  // writes files (output, checkpoints) and tells the others what it found.
+  Comm& comm = Comm::World();
+  const bool root = comm.root();
+  std::string flag = root && !o.force && UpToDate(output, source_hash) ? "1" : "";
+  comm.Broadcast(&flag);
+  if (!flag.empty()) {
     s.up_to_date = true;
-    MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
+    if (root) MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
     *out = s;
     return Status::OK();
   }
   Dataset d;
   MODELC_RETURN_IF_ERROR(LoadDataset(r, &d));
-  SetNumThreads(o.threads > 0 ? o.threads : omp_get_num_procs());
+  SetNumThreads(o.threads > 0 ? o.threads : DefaultThreads());
   // Fail before training, not after, when the output cannot be written.
-  {
+  if (root) {
     std::error_code ec;
     const fs::path outp(output);
     const fs::path dir = outp.has_parent_path() ? outp.parent_path() : fs::path(".");
@@ -114,23 +130,34 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   const std::string build_dir = o.build_dir.empty() ? DefaultBuildDir(output) : o.build_dir;
   s.build_dir = build_dir;
 
-  // Resume from the newest good checkpoint of this source, if any.
+  // Resume from the newest good checkpoint of this source, if any (rank 0
+  // finds it and sends its bytes to the others, so only rank 0 needs the
+  // build folder; any rank count can resume any checkpoint).
   TrainState resume;
-  std::string resume_path;
+  std::string resume_path, resume_bytes;
   std::vector<std::string> notes;
   const size_t P = GptParamCount(ConfigFromRecipe(r));
-  const bool resuming = FindResumePoint(build_dir, source_hash, P, &resume, &resume_path, &notes);
-  if (cb.note) {
+  if (root && FindResumePoint(build_dir, source_hash, P, &resume, &resume_path, &notes))
+    MODELC_RETURN_IF_ERROR(ReadFile(resume_path, &resume_bytes));
+  comm.Broadcast(&resume_bytes);
+  const bool resuming = !resume_bytes.empty();
+  if (resuming && !root) {
+    std::string src;
+    MODELC_RETURN_IF_ERROR(ParseCheckpoint(resume_bytes, "checkpoint from rank 0", &resume, &src));
+  }
+  if (cb.note && root) {
     for (const std::string& n : notes) cb.note(n);
     if (resuming)
       cb.note("resuming from step " + std::to_string(resume.step) + " (" + resume_path + ")");
   }
-  if (cb.on_start) cb.on_start(r, d);
+  if (cb.on_start && root) cb.on_start(r, d);
 
   TrainControl control;
+  control.comm = &comm;
   control.resume = resuming ? &resume : nullptr;
   control.checkpoint_every = o.checkpoint_every;
   control.on_checkpoint = [&](const TrainState& st) -> Status {
+    if (!root) return Status::OK();
     std::error_code ec;
     fs::create_directories(build_dir, ec);
     if (ec) return Status::Error(build_dir + ": cannot create the build folder: " + ec.message());
@@ -139,11 +166,14 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
     return Status::OK();
   };
   TrainResult t;
-  MODELC_RETURN_IF_ERROR(Train(r, d, cb.progress, control, &t));
-  MODELC_RETURN_IF_ERROR(WriteModelFile(output, r, d, t));
-  // The model is written; the work folder is no longer needed.
-  if (!o.keep_checkpoints) RemoveBuildDir(build_dir);
-  MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
+  MODELC_RETURN_IF_ERROR(Train(r, d, root ? cb.progress : ProgressFn(), control, &t));
+  if (root) {
+    MODELC_RETURN_IF_ERROR(WriteModelFile(output, r, d, t));
+    // The model is written; the work folder is no longer needed.
+    if (!o.keep_checkpoints) RemoveBuildDir(build_dir);
+    MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
+  }
+  s.ranks = comm.size();
   s.threads = NumThreads();
   s.resumed_from = t.resumed_from;
   s.train_loss = t.train_loss;

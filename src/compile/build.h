@@ -32,6 +32,7 @@ struct BuildSummary {
   bool up_to_date = false;    // nothing built: the output already matched the source
   int64_t resumed_from = 0;   // step the build resumed from (0: from the start)
   std::string build_dir;
+  int ranks = 1;              // MPI processes (1 without mpirun)
 };
 
 // Build events for the user interface.

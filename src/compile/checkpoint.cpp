@@ -25,10 +25,6 @@ template <class T>
 void Put(std::string* out, const T& v) {
   out->append(reinterpret_cast<const char*>(&v), sizeof(T));
 }
-template <class T>
-void PutArray(std::string* out, const std::vector<T>& v) {
-  out->append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-}
 
 int HexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -147,39 +143,59 @@ Status WriteCheckpoint(const std::string& path, const std::string& source_hash,
   if (s.m.size() != s.params.size() || s.v.size() != s.params.size())
     return Status::Error(path + ": internal error: moment sizes differ from parameter count");
 
-  std::string out;
-  out.reserve(16 + header.size() + 3 * s.params.size() * 4 + 1024);
-  out.append(kMagic, sizeof kMagic);
-  Put(&out, kVersion);
-  Put(&out, (uint32_t)header.size());
-  out += header;
-  PutArray(&out, s.params);
-  PutArray(&out, s.m);
-  PutArray(&out, s.v);
-  PutArray(&out, s.tokens_per_source);
+  // Streamed to the temp file with a running sha256: no copy of the state
+  // in memory (it can be most of the build's memory).
+  AtomicFile f(path);
+  MODELC_RETURN_IF_ERROR(f.Open());
+  Sha256 h_all;
+  Status st = Status::OK();
+  auto emit = [&](const void* p, size_t n) {
+    if (!st.ok() || n == 0) return;
+    h_all.Update(p, n);
+    st = f.Write(p, n);
+  };
+  auto emit_str = [&](const std::string& b) { emit(b.data(), b.size()); };
+  std::string small;
+  small.append(kMagic, sizeof kMagic);
+  Put(&small, kVersion);
+  Put(&small, (uint32_t)header.size());
+  small += header;
+  emit_str(small);
+  emit(s.params.data(), s.params.size() * sizeof(float));
+  emit(s.m.data(), s.m.size() * sizeof(float));
+  emit(s.v.data(), s.v.size() * sizeof(float));
+  emit(s.tokens_per_source.data(), s.tokens_per_source.size() * sizeof(uint64_t));
+  small.clear();
   for (const auto* curve : {&s.train_curve, &s.val_curve})
     for (const LossPoint& p : *curve) {
-      Put(&out, p.step);
-      Put(&out, p.loss);
+      Put(&small, p.step);
+      Put(&small, p.loss);
     }
   std::string bytes;
   for (const ChainLink& l : s.chain) {
-    Put(&out, l.step);
+    Put(&small, l.step);
     if (!HexToBytes(l.state_sha256, &bytes)) return Status::Error(path + ": bad state hash in chain");
-    out += bytes;
+    small += bytes;
     if (!HexToBytes(l.chain_sha256, &bytes)) return Status::Error(path + ": bad chain hash in chain");
-    out += bytes;
+    small += bytes;
   }
+  emit_str(small);
+  MODELC_RETURN_IF_ERROR(st);
   std::string digest;
-  HexToBytes(Sha256Hex(out), &digest);
-  out += digest;
-  return WriteFileAtomic(path, out);
+  HexToBytes(h_all.HexDigest(), &digest);
+  MODELC_RETURN_IF_ERROR(f.Write(digest.data(), digest.size()));
+  return f.Commit();
 }
 
 Status ReadCheckpoint(const std::string& path, TrainState* s, std::string* source_hash,
                       std::string* version) {
   std::string buf;
   MODELC_RETURN_IF_ERROR(ReadFile(path, &buf));
+  return ParseCheckpoint(buf, path, s, source_hash, version);
+}
+
+Status ParseCheckpoint(const std::string& buf, const std::string& path, TrainState* s,
+                       std::string* source_hash, std::string* version) {
   auto corrupt = [&](const std::string& why) {
     return Status::Error(path + ": corrupt checkpoint: " + why);
   };

@@ -80,6 +80,10 @@ Status WriteCheckpoint(const std::string& path, const std::string& source_hash,
 Status ReadCheckpoint(const std::string& path, TrainState* s, std::string* source_hash,
                       std::string* version = nullptr);
 
+// The same, from the file's bytes (`path` only names it in errors).
+Status ParseCheckpoint(const std::string& bytes, const std::string& path, TrainState* s,
+                       std::string* source_hash, std::string* version = nullptr);
+
 // Checkpoint files in `dir` (step order, oldest first); empty if none or no dir.
 std::vector<std::string> ListCheckpoints(const std::string& dir);
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "compile/exact_sum.h"
 #include "compile/optimizer.h"
 #include "compile/schedule.h"
 #include "kernels/fpenv.h"
@@ -95,15 +96,20 @@ UpdateInfo ApplyUpdate(const std::vector<ParamSpec>& specs, const TrainConfig& t
   return u;
 }
 
-double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d) {
+double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d,
+                       Comm* comm) {
   const int mb = r.train.micro_batch_size, Tn = r.arch.context;
+  const int rank = comm ? comm->rank() : 0, ranks = comm ? comm->size() : 1;
   std::vector<int> tok((size_t)mb * Tn), tgt((size_t)mb * Tn);
-  double sum = 0;
-  for (int e = 0; e < r.train.eval_batches; ++e) {
+  std::vector<double> slots(r.train.eval_batches, 0.0);  // batch e is evaluated by rank e % ranks
+  for (int e = rank; e < r.train.eval_batches; e += ranks) {
     FillWindows(d.val, r.train.seed, kStreamValWindows, (uint64_t)e * mb, mb, Tn, tok.data(),
                 tgt.data());
-    sum += model.Forward(params, tok.data(), tgt.data(), mb, Tn);
+    slots[e] = model.Forward(params, tok.data(), tgt.data(), mb, Tn);
   }
+  if (comm) comm->SumSlots(slots.data(), slots.size());
+  double sum = 0;
+  for (double x : slots) sum += x;  // batch order, whatever the rank count
   return sum / r.train.eval_batches;
 }
 
@@ -166,28 +172,59 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
   const int64_t last = control.stop_after >= 0 ? std::min(control.stop_after, tc.steps) : tc.steps;
   std::vector<float> grads(P);
   Gpt<float> model(cfg);
+  Comm* comm = control.comm;
+  const int rank = comm ? comm->rank() : 0, ranks = comm ? comm->size() : 1;
 
   const int Tn = cfg.context, mb = tc.micro_batch_size;
   const int n_micro = tc.batch_size / mb;
   std::vector<int> tok((size_t)mb * Tn), tgt((size_t)mb * Tn);
-  std::vector<uint64_t> starts;
+  std::vector<uint64_t> starts, step_tokens(d.sources.size());
+  std::vector<double> loss_slots(n_micro);
+  ExactSum gsum;
   const float loss_scale = 1.0f / (float)((int64_t)tc.batch_size * Tn);
   const int64_t first = st.step;
 
   for (int64_t step = st.step; step < last; ++step) {
     const auto ts = std::chrono::steady_clock::now();
     MODELC_RETURN_IF_ERROR(CheckFpEnvOnAllThreads());
-    std::fill(grads.begin(), grads.end(), 0.0f);
-    double loss = 0;
-    for (int u = 0; u < n_micro; ++u) {
+    // Micro-batch u of this step runs on rank u % ranks. Each one's gradient
+    // is added into an exact fixed-point sum (compile/exact_sum.h), so the
+    // total does not depend on how micro-batches are split over ranks.
+    std::fill(loss_slots.begin(), loss_slots.end(), 0.0);
+    std::fill(step_tokens.begin(), step_tokens.end(), 0);
+    // One process and one micro-batch: the sum has one term; quantizing in
+    // place gives the same bits without the 16-byte-per-parameter accumulator.
+    const bool one_term = n_micro == 1 && ranks == 1;
+    uint64_t nonfinite = 0;
+    if (!one_term) gsum.Reset(P);
+    for (int u = rank; u < n_micro; u += ranks) {
       const uint64_t index0 = (uint64_t)step * tc.batch_size + (uint64_t)u * mb;
       FillWindows(d.train, tc.seed, kStreamTrainWindows, index0, mb, Tn, tok.data(), tgt.data(),
                   &starts);
-      for (uint64_t s : starts)
-        CountSourceTokens(d.train_offsets, d.train.size(), s, Tn, &st.tokens_per_source);
-      loss += model.Forward(st.params.data(), tok.data(), tgt.data(), mb, Tn);
+      for (uint64_t s : starts) CountSourceTokens(d.train_offsets, d.train.size(), s, Tn, &step_tokens);
+      std::fill(grads.begin(), grads.end(), 0.0f);
+      loss_slots[u] = model.Forward(st.params.data(), tok.data(), tgt.data(), mb, Tn);
       model.Backward(st.params.data(), grads.data(), tok.data(), tgt.data(), loss_scale);
+      if (one_term)
+        nonfinite = ExactSum::Quantize(grads.data(), grads.size());
+      else
+        gsum.Add(grads.data());
     }
+    if (comm && !one_term) {
+      comm->SumExact(&gsum);
+      comm->SumSlots(loss_slots.data(), loss_slots.size());
+      comm->SumU64(step_tokens.data(), step_tokens.size());
+    }
+    if (!one_term) nonfinite = gsum.nonfinite();
+    if (nonfinite > 0)
+      return Status::Error("step " + std::to_string(step + 1) + ": " + std::to_string(nonfinite) +
+                           " gradient values are NaN, infinite or above 2^" +
+                           std::to_string(kExactSumIntBits) +
+                           ": training diverged (try a lower learning_rate or grad_clip)");
+    if (!one_term) gsum.ToFloat(grads.data());
+    for (size_t i = 0; i < step_tokens.size(); ++i) st.tokens_per_source[i] += step_tokens[i];
+    double loss = 0;
+    for (double x : loss_slots) loss += x;  // micro-batch order, whatever the rank count
     loss /= n_micro;
     const UpdateInfo up = ApplyUpdate(specs, tc, step, st.params.data(), grads.data(), st.m.data(),
                                       st.v.data());
@@ -205,7 +242,7 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
     const bool final_step = step + 1 == tc.steps;
     if (final_step || (tc.eval_every > 0 && (step + 1) % tc.eval_every == 0)) {
       info.has_val = true;
-      info.val_loss = EvaluateValLoss(model, st.params.data(), r, d);
+      info.val_loss = EvaluateValLoss(model, st.params.data(), r, d, comm);
       st.val_curve.push_back({step + 1, info.val_loss});
     }
     const bool link = IsChainStep(tc, st.step);

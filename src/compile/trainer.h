@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "compile/checkpoint.h"
+#include "dist/comm.h"
 #include "model/gpt.h"
 #include "util/status.h"
 #include "source/dataset.h"
@@ -80,7 +81,9 @@ UpdateInfo ApplyUpdate(const std::vector<ParamSpec>& specs, const TrainConfig& t
                        float* params, float* grads, float* m, float* v);
 
 // Mean validation loss over eval_batches fixed windows.
-double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d);
+// With `comm`, the eval batches are split over its ranks (exact: see dist/comm.h).
+double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d,
+                       Comm* comm = nullptr);
 
 using ProgressFn = std::function<void(const StepInfo&)>;
 
@@ -97,6 +100,10 @@ struct TrainControl {
   // Called with the state at every hash-chain link and checkpoint step; an
   // error stops training and is returned by Train.
   std::function<Status(const TrainState&)> on_checkpoint;
+  // Data-parallel group (nullptr: this process alone). Every rank runs Train
+  // with the same arguments; micro-batches are split over the ranks and the
+  // result is the same bits for any group size.
+  Comm* comm = nullptr;
 };
 
 // Trains per the recipe. On success *out holds the final state (or the state
