@@ -84,14 +84,14 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       return;
     }
     if (!comm.root()) return;  // rank 0 reports
+    nlohmann::ordered_json j;  // --json: identity first, then the run's figures
+    j["name"] = s.name;
+    j["output"] = s.output;
+    j["sha256"] = s.sha256;
+    j["source_hash"] = s.source_hash;
+    j["up_to_date"] = s.up_to_date;
     if (s.up_to_date) {
       if (o->json) {
-        nlohmann::ordered_json j;
-        j["name"] = s.name;
-        j["output"] = s.output;
-        j["sha256"] = s.sha256;
-        j["source_hash"] = s.source_hash;
-        j["up_to_date"] = true;
         std::printf("%s\n", j.dump(2).c_str());
       } else {
         std::printf("%s is up to date (source %s); --force rebuilds\n", s.output.c_str(),
@@ -103,11 +103,6 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     ::getrusage(RUSAGE_SELF, &ru);
     const double peak_rss_mb = (double)ru.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
     if (o->json) {
-      nlohmann::ordered_json j;
-      j["name"] = s.name;
-      j["output"] = s.output;
-      j["sha256"] = s.sha256;
-      j["source_hash"] = s.source_hash;
       j["train_loss"] = s.train_loss;
       j["val_loss"] = s.val_loss;
       j["unigram_val_loss"] = s.unigram_val_loss;
@@ -115,7 +110,6 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       j["steps"] = s.steps;
       j["tokens_seen"] = s.tokens_seen;
       j["threads"] = s.threads;
-      j["up_to_date"] = false;
       j["resumed_from_step"] = s.resumed_from;
       j["ranks"] = s.ranks;
       j["wall_s"] = s.wall_s;
