@@ -9,6 +9,7 @@
 #include "kernels/isa.h"
 #include "runtime/engine.h"
 #include "runtime/sampler.h"
+#include "runtime/tokenizer.h"
 
 namespace modelc {
 
@@ -30,22 +31,22 @@ int Run(const RunOpts& o) {
     PrintError(st.message());
     return 1;
   }
-  if (m.config.vocab != 256) {
-    PrintError(o.model + ": vocabulary of " + std::to_string(m.config.vocab) +
-               " tokens; this modelc runs byte-level (256-token) models");
+  Tokenizer tok;
+  st = Tokenizer::FromModel(m, &tok);
+  if (!st.ok()) {
+    PrintError(st.message());
     return 1;
   }
   SetNumThreads(o.threads);
-  std::vector<int> prompt(o.prompt.begin(), o.prompt.end());
-  for (int& t : prompt) t &= 0xff;
-  if (prompt.empty()) prompt.push_back('\n');
+  std::vector<int> prompt = tok.Encode(o.prompt.empty() ? std::string("\n") : o.prompt);
   if ((int)prompt.size() >= m.config.context) {
     PrintError("the prompt is " + std::to_string(prompt.size()) +
                " tokens; this model's context is " + std::to_string(m.config.context) +
                " tokens, so the prompt must be shorter");
     return 1;
   }
-  InferenceEngine engine(m.config, m.params.data());
+  std::unique_ptr<InferenceEngine> engine_ptr = NewEngine(m);
+  InferenceEngine& engine = *engine_ptr;
   const auto t0 = std::chrono::steady_clock::now();
   std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
   std::fflush(stdout);
@@ -54,8 +55,9 @@ int Run(const RunOpts& o) {
   // token is still wanted and the context has room for it.
   int generated = 0;
   while (generated < o.n) {
-    const int tok = SampleToken(*logits, o.sampler, (uint64_t)generated);
-    std::fputc(tok, stdout);
+    const int id = SampleToken(*logits, o.sampler, (uint64_t)generated);
+    const std::string& bytes = tok.TokenBytes(id);
+    std::fwrite(bytes.data(), 1, bytes.size(), stdout);
     std::fflush(stdout);
     ++generated;
     if (generated == o.n) break;
@@ -64,7 +66,7 @@ int Run(const RunOpts& o) {
                    m.config.context);
       break;
     }
-    logits = &engine.Step(tok);
+    logits = &engine.Step(id);
   }
   std::fputc('\n', stdout);
   std::fflush(stdout);

@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include "binary/model_file.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -245,6 +247,10 @@ void InferenceEngine::StepAttentionHead(int l, int h) {
     kern_.fn(Lk, ap, 1, MR, vp + (size_t)p * cfg_.context * NR, tile, NR, 0, nullptr);
     std::copy(tile, tile + std::min(NR, hs - p * NR), y + (size_t)p * NR);
   }
+}
+
+std::unique_ptr<InferenceEngine> NewEngine(const LoadedModel& m) {
+  return std::make_unique<InferenceEngine>(m.config, m.params.data());
 }
 
 }  // namespace modelc

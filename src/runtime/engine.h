@@ -18,12 +18,15 @@
 // Prefill of several tokens uses linear_forward (Gemm) itself.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kernels/gemm_ukernels.h"
 #include "model/gpt.h"
 
 namespace modelc {
+
+struct LoadedModel;  // binary/model_file.h
 
 class InferenceEngine {
  public:
@@ -93,5 +96,9 @@ class InferenceEngine {
   size_t head_panel_size_ = 0;
   const std::vector<float> empty_;
 };
+
+// The engine for a loaded model binary (its weights stay owned by `m`, which
+// must outlive the engine). run and serve make their engines here.
+std::unique_ptr<InferenceEngine> NewEngine(const LoadedModel& m);
 
 }  // namespace modelc
