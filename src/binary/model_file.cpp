@@ -137,16 +137,32 @@ Status LoadModelFile(const std::string& path, LoadedModel* out) {
     }
   }
   std::vector<float> params(GptParamCount(c));
+  std::vector<uint32_t> types;
   for (const ParamSpec& s : specs) {
+    // F32, F16 and Q8_0 (the types GgufFile reads) are all accepted; the
+    // engine runs Q8_0 matrices with int8 products.
     std::vector<float> v;
     MODELC_RETURN_IF_ERROR(f->ReadTensorF32(s.name, &v));
     std::copy(v.begin(), v.end(), params.begin() + s.offset);
+    types.push_back(f->FindTensor(s.name)->type);
   }
+  out->tensor_types = std::move(types);
   out->config = c;
   out->params = std::move(params);
   out->tokens = std::move(tokens);
   out->file = std::move(f);
   return Status::OK();
+}
+
+bool LoadedModel::quantized() const {
+  for (uint32_t t : tensor_types)
+    if (t != ggml_type::kF32) return true;
+  return false;
+}
+
+const uint8_t* LoadedModel::RawTensor(const std::string& name) const {
+  const GgufTensorInfo* t = file ? file->FindTensor(name) : nullptr;
+  return t ? t->data : nullptr;
 }
 
 }  // namespace modelc

@@ -37,6 +37,13 @@ struct LoadedModel {
   std::vector<float> params;          // GptParamSpecs layout
   std::vector<std::string> tokens;    // tokenizer.ggml.tokens
   std::unique_ptr<GgufFile> file;     // metadata, tensors (mapped)
+  // ggml type of each GptParamSpecs tensor (F32, F16 or Q8_0). `params` holds
+  // every tensor as floats (F16/Q8_0 decoded); the raw Q8_0 blocks stay in
+  // `file` (RawTensor) for the int8 engine.
+  std::vector<uint32_t> tensor_types;
+  bool quantized() const;
+  // The mapped bytes of tensor `name` (nullptr if absent).
+  const uint8_t* RawTensor(const std::string& name) const;
 };
 
 // Opens and validates a model binary: GGUF structure, architecture "gpt2",

@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   modelc::AddDiffCommand(app, &exit_code);
   modelc::AddVerifyCommand(app, &exit_code);
   modelc::AddCheckpointCommand(app, &exit_code);
+  modelc::AddQuantizeCommand(app, &exit_code);
+  modelc::AddEvalCommand(app, &exit_code);
   modelc::AddTokenizeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);

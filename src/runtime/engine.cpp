@@ -45,7 +45,48 @@ InferenceEngine::Packed InferenceEngine::Pack(const float* W, const float* bias,
   return p;
 }
 
+InferenceEngine::Packed InferenceEngine::PackMaybeQ8(const uint8_t* q8, const float* W,
+                                                     const float* bias, int N, int K) {
+  if (!q8) return Pack(W, bias, N, K);
+  Packed p;
+  p.N = N;
+  p.K = K;
+  p.q8 = true;
+  p.q = PackQ8Matrix(q8, N, K);
+  p.has_bias = bias != nullptr;
+  if (bias) p.bias.assign(bias, bias + N);
+  quantized_ = true;
+  return p;
+}
+
+void InferenceEngine::SetQ8Kernel(Q8Kernel k) {
+  q8_kind_ = k;
+  q8_fn_ = Q8KernelFn(k);
+}
+
+void InferenceEngine::LinearQ8(const Packed& W, const float* x, float* out, int T) {
+  const int K = W.K, N = W.N, np = W.q.np, nb = K / kQ8Block;
+  Grow(xq_, (size_t)T * K);
+  Grow(xd_, (size_t)T * nb);
+  for (int t = 0; t < T; ++t)
+    QuantizeActivationQ8(x + (size_t)t * K, K, xq_.data() + (size_t)t * K, xd_.data() + (size_t)t * nb);
+  // Threads split (row, panel) pairs; each output element is one kernel call.
+  const int64_t work = (int64_t)T * np;
+  const int nt = (!omp_in_parallel() && 2.0 * T * N * K >= (1 << 19)) ? NumThreads() : 1;
+  const Q8PanelKernel fn = q8_fn_;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (int64_t i = 0; i < work; ++i) {
+    const int t = (int)(i / np), p = (int)(i % np);
+    Q8MatVecPanels(W.q, p, p + 1, xq_.data() + (size_t)t * K, xd_.data() + (size_t)t * nb,
+                   out + (size_t)t * N, fn);
+  }
+  if (W.has_bias)
+    for (int t = 0; t < T; ++t)
+      for (int n = 0; n < N; ++n) out[(size_t)t * N + n] = out[(size_t)t * N + n] + W.bias[n];
+}
+
 void InferenceEngine::MatVec(const Packed& W, const float* x, float* out) {
+  if (W.q8) return LinearQ8(W, x, out, 1);
   const int MR = kern_.mr, NR = kern_.nr, K = W.K;
   float* ap = apanel_.data();
   for (int k = 0; k < K; ++k) ap[(size_t)k * MR] = x[k];
@@ -63,25 +104,31 @@ void InferenceEngine::MatVec(const Packed& W, const float* x, float* out) {
 
 void InferenceEngine::Linear(const Packed& W, const float* W_raw, const float* bias,
                              const float* x, float* out, int T) {
-  if (T == 1)
+  if (W.q8)
+    LinearQ8(W, x, out, T);
+  else if (T == 1)
     MatVec(W, x, out);
   else
     linear_forward(out, x, W_raw, bias, (int64_t)T, W.K, W.N);
 }
 
-InferenceEngine::InferenceEngine(const GptConfig& c, const float* params)
+InferenceEngine::InferenceEngine(const GptConfig& c, const float* params, const Q8Weights* q8)
     : cfg_(c), off_(GptParamOffsets(c)), p_(params), kern_(GemmKernelForIsa(ActiveIsa())) {
+  SetQ8Kernel(ActiveQ8Kernel());
   const size_t C = c.n_embd, ctx = c.context;
   const int Ci = c.n_embd;
-  for (const BlockOffsets& o : off_.blocks) {
+  for (size_t l = 0; l < off_.blocks.size(); ++l) {
+    const BlockOffsets& o = off_.blocks[l];
+    const Q8Weights::Block qb =
+        q8 && l < q8->blocks.size() ? q8->blocks[l] : Q8Weights::Block{};
     BlockPacked b;
-    b.qkv = Pack(params + o.qkvw, params + o.qkvb, 3 * Ci, Ci);
-    b.attproj = Pack(params + o.attprojw, params + o.attprojb, Ci, Ci);
-    b.fc = Pack(params + o.fcw, params + o.fcb, 4 * Ci, Ci);
-    b.fcproj = Pack(params + o.fcprojw, params + o.fcprojb, Ci, 4 * Ci);
+    b.qkv = PackMaybeQ8(qb.qkv, params + o.qkvw, params + o.qkvb, 3 * Ci, Ci);
+    b.attproj = PackMaybeQ8(qb.attproj, params + o.attprojw, params + o.attprojb, Ci, Ci);
+    b.fc = PackMaybeQ8(qb.fc, params + o.fcw, params + o.fcb, 4 * Ci, Ci);
+    b.fcproj = PackMaybeQ8(qb.fcproj, params + o.fcprojw, params + o.fcprojb, Ci, 4 * Ci);
     packed_.push_back(std::move(b));
   }
-  lm_head_ = Pack(params + off_.wte, nullptr, c.vocab, Ci);
+  lm_head_ = PackMaybeQ8(q8 ? q8->wte : nullptr, params + off_.wte, nullptr, c.vocab, Ci);
   apanel_.assign((size_t)kern_.mr * 4 * C, 0.0f);
   kcache_.assign(c.n_layer, std::vector<float>(ctx * C));
   vcache_.assign(c.n_layer, std::vector<float>(ctx * C));
@@ -122,7 +169,17 @@ const std::vector<float>& InferenceEngine::Prefill(const std::vector<int>& token
   return logits_;
 }
 
-void InferenceEngine::Forward(const int* tokens, int T) {
+bool InferenceEngine::PrefillAll(const std::vector<int>& tokens, std::vector<float>* logits) {
+  const int64_t T = (int64_t)tokens.size();
+  if (T < 1 || T > (int64_t)cfg_.context - pos_) return false;
+  for (int t : tokens)
+    if (t < 0 || t >= cfg_.vocab) return false;
+  logits->resize((size_t)T * cfg_.vocab);
+  Forward(tokens.data(), (int)T, logits->data());
+  return true;
+}
+
+void InferenceEngine::Forward(const int* tokens, int T, float* all_logits) {
   const int C = cfg_.n_embd, NH = cfg_.n_head;
   const int hs = C / NH;
   const int p0 = pos_;
@@ -210,6 +267,16 @@ void InferenceEngine::Forward(const int* tokens, int T) {
     Linear(w.fcproj, P + o.fcprojw, P + o.fcprojb, fchg_.data(), proj_.data(), T);
     residual_forward(x, x, proj_.data(), (int64_t)T * C);
   }
+  if (all_logits) {
+    // Final LayerNorm and tied LM head for every row, as the training forward.
+    layernorm_forward(ln_.data(), mean_.data(), rstd_.data(), x, P + off_.lnfw, P + off_.lnfb,
+                      (int64_t)T, C);
+    Linear(lm_head_, P + off_.wte, nullptr, ln_.data(), all_logits, T);
+    const size_t V = cfg_.vocab;
+    std::copy(all_logits + (size_t)(T - 1) * V, all_logits + (size_t)T * V, logits_.begin());
+    pos_ += T;
+    return;
+  }
   // Final LayerNorm and tied LM head, for the last row only.
   layernorm_forward(ln_.data(), mean_.data(), rstd_.data(), x + (size_t)(T - 1) * C,
                     P + off_.lnfw, P + off_.lnfb, (int64_t)1, C);
@@ -250,7 +317,26 @@ void InferenceEngine::StepAttentionHead(int l, int h) {
 }
 
 std::unique_ptr<InferenceEngine> NewEngine(const LoadedModel& m) {
-  return std::make_unique<InferenceEngine>(m.config, m.params.data());
+  const auto specs = GptParamSpecs(m.config);
+  Q8Weights q8;
+  bool any = false;
+  // Raw Q8_0 blocks of tensor `name` when it is Q8_0 and its rows are whole blocks.
+  auto raw = [&](const std::string& name) -> const uint8_t* {
+    for (size_t i = 0; i < specs.size() && i < m.tensor_types.size(); ++i)
+      if (specs[i].name == name && m.tensor_types[i] == ggml_type::kQ8_0 &&
+          specs[i].shape.size() == 2 && specs[i].shape[1] % kQ8Block == 0) {
+        any = true;
+        return m.RawTensor(name);
+      }
+    return nullptr;
+  };
+  q8.wte = raw("token_embd.weight");
+  for (int l = 0; l < m.config.n_layer; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    q8.blocks.push_back({raw(b + "attn_qkv.weight"), raw(b + "attn_output.weight"),
+                         raw(b + "ffn_up.weight"), raw(b + "ffn_down.weight")});
+  }
+  return std::make_unique<InferenceEngine>(m.config, m.params.data(), any ? &q8 : nullptr);
 }
 
 }  // namespace modelc
