@@ -1,8 +1,11 @@
 // modelc run MODEL.gguf [--prompt P] [-n N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+
+#include <nlohmann/json.hpp>
 
 #include "binary/model_file.h"
 #include "cli/commands.h"
@@ -22,6 +25,7 @@ struct RunOpts {
   SamplerOptions sampler;
   int threads = 1;
   bool stats = false;
+  bool json = false;
 };
 
 int Run(const RunOpts& o) {
@@ -47,32 +51,70 @@ int Run(const RunOpts& o) {
   }
   std::unique_ptr<InferenceEngine> engine_ptr = NewEngine(m);
   InferenceEngine& engine = *engine_ptr;
-  const auto t0 = std::chrono::steady_clock::now();
-  std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
-  std::fflush(stdout);
+  // --json prints everything at the end; otherwise text streams as it comes.
+  const bool stream = !o.json;
+  std::string text;
+  std::vector<int> generated_ids;
+  if (stream) {
+    std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
+    std::fflush(stdout);
+  }
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
   const std::vector<float>* logits = &engine.Prefill(prompt);
+  const auto t1 = Clock::now();
   // Each iteration emits one token; a new position is fed only if another
   // token is still wanted and the context has room for it.
   int generated = 0;
+  bool context_full = false;
   while (generated < o.n) {
     const int id = SampleToken(*logits, o.sampler, (uint64_t)generated);
     const std::string& bytes = tok.TokenBytes(id);
-    std::fwrite(bytes.data(), 1, bytes.size(), stdout);
-    std::fflush(stdout);
+    generated_ids.push_back(id);
+    if (stream) {
+      std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+      std::fflush(stdout);
+    } else {
+      text += bytes;
+    }
     ++generated;
     if (generated == o.n) break;
     if (engine.position() >= m.config.context) {
-      std::fprintf(stderr, "\nmodelc: reached the model's context length (%d tokens); stopping\n",
-                   m.config.context);
+      context_full = true;
+      if (stream)
+        std::fprintf(stderr, "\nmodelc: reached the model's context length (%d tokens); stopping\n",
+                     m.config.context);
       break;
     }
     logits = &engine.Step(id);
   }
+  const auto t2 = Clock::now();
+  const double prompt_s = std::chrono::duration<double>(t1 - t0).count();
+  // Generation: the Step calls, one per token after the first.
+  const double gen_s = std::chrono::duration<double>(t2 - t1).count();
+  const int steps = generated > 0 ? generated - 1 : 0;
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["prompt_tokens"] = prompt;
+    j["tokens"] = generated_ids;
+    j["text"] = text;
+    j["stopped_at_context"] = context_full;
+    j["prompt_s"] = prompt_s;
+    j["prompt_tokens_per_s"] = prompt_s > 0 ? prompt.size() / prompt_s : 0.0;
+    j["gen_s"] = gen_s;
+    j["gen_tokens_per_s"] = gen_s > 0 ? steps / gen_s : 0.0;
+    j["threads"] = o.threads;
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return 0;
+  }
   std::fputc('\n', stdout);
   std::fflush(stdout);
-  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (o.stats)
-    std::fprintf(stderr, "%d tokens in %.3f s (%.0f tokens/s)\n", generated, dt, generated / dt);
+    std::fprintf(stderr,
+                 "prompt: %zu tokens in %.3f s (%.0f tokens/s); generation: %d tokens in %.3f s "
+                 "(%.0f tokens/s)\n",
+                 prompt.size(), prompt_s, prompt.size() / std::max(prompt_s, 1e-9), steps, gen_s,
+                 steps / std::max(gen_s, 1e-9));
   return 0;
 }
 
@@ -92,7 +134,10 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", o->sampler.seed, "Sampling seed: same seed, same text");
   cmd->add_option("-t,--threads", o->threads, "Threads")->check(CLI::Range(1, 1024));
-  cmd->add_flag("--stats", o->stats, "Print tokens/s to stderr at the end");
+  cmd->add_flag("--stats", o->stats, "Print prompt and generation tokens/s to stderr at the end");
+  cmd->add_flag("--json", o->json,
+                "Print one JSON object at the end (prompt and generated token ids, text, timings) "
+                "instead of streaming text");
   cmd->callback([o, exit_code] { *exit_code = Run(*o); });
 }
 

@@ -1,0 +1,111 @@
+// llama.cpp runs modelc binaries: loads them through node-llama-cpp (its
+// prebuilt CPU build of llama.cpp, installed by scripts/setup into
+// tests/llamacpp/node_modules) and checks that llama.cpp tokenizes like
+// `modelc tokenize` and that its greedy continuation of several prompts
+// equals `modelc run --temperature 0`, token for token.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_util.h"
+
+namespace modelc {
+namespace testutil {
+namespace {
+
+const std::string kScriptDir = std::string(MODELC_SOURCE_DIR) + "/tests/llamacpp";
+
+// Runs tests/llamacpp/llamacpp.mjs with `args`; returns its JSON output.
+nlohmann::json LlamaCpp(const std::vector<std::string>& args) {
+  std::vector<std::string> a = {"node", kScriptDir + "/llamacpp.mjs"};
+  a.insert(a.end(), args.begin(), args.end());
+  Spawned sp = SpawnProgram("/usr/bin/env", a, {});  // node from PATH
+  Proc p = WaitModelc(sp);
+  EXPECT_TRUE(p.exited && p.code == 0) << "node llamacpp.mjs failed:\n" << p;
+  if (!(p.exited && p.code == 0)) return nlohmann::json();
+  return nlohmann::json::parse(p.out);
+}
+
+std::string Js(const std::string& s) { return nlohmann::json(s).dump(); }
+
+class LlamaCppTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_TRUE(fs::exists(kScriptDir + "/node_modules/node-llama-cpp"))
+        << "node-llama-cpp is not installed: run ./scripts/setup (npm ci in tests/llamacpp)";
+    dir_ = new TempDir();
+    SourceSpec s;
+    s.name = "llamacpp-byte";
+    s.n_layer = 2;
+    s.n_head = 2;
+    s.n_embd = 48;
+    s.context = 96;
+    s.steps = 120;
+    s.batch_size = 8;
+    s.micro_batch_size = 4;
+    s.learning_rate = "0.01";
+    s.eval_every = 60;
+    s.corpus_bytes = 60000;
+    WriteSource(dir_->path() + "/src", s);
+    Proc p = RunModelc({"build", dir_->path() + "/src", "-o", dir_->path() + "/byte.gguf"});
+    ASSERT_TRUE(p.exited && p.code == 0) << p;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string Model(const std::string& name) { return dir_->path() + "/" + name; }
+
+  // llama.cpp's tokens for each text equal modelc's.
+  static void ExpectSameTokenization(const std::string& model, const std::vector<std::string>& texts) {
+    std::vector<std::string> args = {model, "--tokenize"};
+    for (const auto& t : texts) args.push_back(Js(t));
+    const nlohmann::json j = LlamaCpp(args);
+    ASSERT_TRUE(j.contains("tokens")) << j.dump();
+    ASSERT_EQ(j["tokens"].size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      Proc p = RunModelc({"tokenize", model, texts[i], "--json"});
+      ASSERT_TRUE(p.exited && p.code == 0) << p;
+      const auto mine = nlohmann::json::parse(p.out)["tokens"].get<std::vector<int>>();
+      EXPECT_EQ(j["tokens"][i].get<std::vector<int>>(), mine) << "text " << Js(texts[i]);
+    }
+  }
+
+  // llama.cpp's greedy continuation (n tokens) of each prompt equals modelc's.
+  static void ExpectSameGreedy(const std::string& model, const std::vector<std::string>& prompts, int n) {
+    for (const auto& prompt : prompts) {
+      const nlohmann::json l = LlamaCpp({model, "--greedy", Js(prompt), std::to_string(n)});
+      ASSERT_TRUE(l.contains("tokens")) << l.dump();
+      Proc p = RunModelc({"run", model, "--prompt", prompt, "-n", std::to_string(n),
+                          "--temperature", "0", "--json"});
+      ASSERT_TRUE(p.exited && p.code == 0) << p;
+      const nlohmann::json m = nlohmann::json::parse(p.out);
+      EXPECT_EQ(l["prompt_tokens"].get<std::vector<int>>(), m["prompt_tokens"].get<std::vector<int>>())
+          << "prompt " << Js(prompt);
+      const auto lt = l["tokens"].get<std::vector<int>>(), mt = m["tokens"].get<std::vector<int>>();
+      ASSERT_EQ((int)mt.size(), n) << p;
+      EXPECT_EQ(lt, mt) << "prompt " << Js(prompt) << "\nllama.cpp: " << l["text"].dump()
+                        << "\nmodelc:    " << m["text"].dump();
+    }
+  }
+
+  static TempDir* dir_;
+};
+
+TempDir* LlamaCppTest::dir_ = nullptr;
+
+const std::vector<std::string> kTexts = {
+    "The cat sat on the mat.", "don't they'll we've 123 4567 89",
+    "  two  spaces\tand\ttabs\nand\n\nnewlines ", "naïve café — 日本語 ünïcödé ✓",
+    "MixedCASE words, punctuation!? (parens) [brackets] {braces} \"quotes\""};
+const std::vector<std::string> kPrompts = {"The ", "A man ", "and then\n", "It is a "};
+
+TEST_F(LlamaCppTest, ByteModelTokenizesLikeModelc) { ExpectSameTokenization(Model("byte.gguf"), kTexts); }
+
+TEST_F(LlamaCppTest, ByteModelGreedyContinuationEqualsModelc) {
+  ExpectSameGreedy(Model("byte.gguf"), kPrompts, 48);
+}
+
+}  // namespace
+}  // namespace testutil
+}  // namespace modelc
