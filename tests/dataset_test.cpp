@@ -51,7 +51,7 @@ class DatasetTest : public ::testing::Test {
   std::string dir_;
 };
 
-std::string Str(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
+std::string Str(const std::vector<uint16_t>& v) { return std::string(v.begin(), v.end()); }
 
 TEST_F(DatasetTest, SplitsAndConcatenatesInOrder) {
   Write("a.txt", "AAAAAAAAAA");               // 10 bytes, fraction 0.25 -> floor(2.5) = 2 val

@@ -17,14 +17,15 @@
 
 namespace modelc {
 
-double UnigramBaseline(const std::vector<uint8_t>& train, const std::vector<uint8_t>& val) {
-  std::vector<double> count(256, 1.0);
-  for (uint8_t b : train) count[b] += 1;
-  const double total = (double)train.size() + 256;
-  std::vector<double> nll(256);
-  for (int i = 0; i < 256; ++i) nll[i] = -mathfn::log(count[i] / total);
+double UnigramBaseline(const std::vector<uint16_t>& train, const std::vector<uint16_t>& val,
+                       int vocab) {
+  std::vector<double> count(vocab, 1.0);
+  for (uint16_t b : train) count[b] += 1;
+  const double total = (double)train.size() + vocab;
+  std::vector<double> nll(vocab);
+  for (int i = 0; i < vocab; ++i) nll[i] = -mathfn::log(count[i] / total);
   double s = 0;
-  for (uint8_t b : val) s += nll[b];
+  for (uint16_t b : val) s += nll[b];
   return val.empty() ? 0 : s / (double)val.size();
 }
 
@@ -178,7 +179,7 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   s.resumed_from = t.resumed_from;
   s.train_loss = t.train_loss;
   s.val_loss = t.val_loss;
-  s.unigram_val_loss = UnigramBaseline(d.train, d.val);
+  s.unigram_val_loss = UnigramBaseline(d.train, d.val, d.tokenizer.size());
   s.steps = t.steps;
   s.tokens_seen = t.tokens_seen;
   s.params = (int64_t)t.params.size();

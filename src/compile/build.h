@@ -54,7 +54,8 @@ std::string DefaultBuildDir(const std::string& output);
 Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary* out);
 
 // Cross-entropy (nats/token) of a unigram model fit on `train` (add-one
-// smoothing over 256 bytes), evaluated on `val`.
-double UnigramBaseline(const std::vector<uint8_t>& train, const std::vector<uint8_t>& val);
+// smoothing over `vocab` tokens), evaluated on `val`.
+double UnigramBaseline(const std::vector<uint16_t>& train, const std::vector<uint16_t>& val,
+                       int vocab = 256);
 
 }  // namespace modelc

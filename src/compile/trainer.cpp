@@ -14,7 +14,7 @@ namespace modelc {
 
 GptConfig ConfigFromRecipe(const Recipe& r) {
   GptConfig c;
-  c.vocab = 256;
+  c.vocab = r.tokenizer.vocab_size;  // 256 for the byte tokenizer
   c.context = r.arch.context;
   c.n_layer = r.arch.n_layer;
   c.n_head = r.arch.n_head;
@@ -64,7 +64,7 @@ void CountSourceTokens(const std::vector<uint64_t>& offsets, uint64_t total, uin
 
 // Fills tokens/targets [mb, T] with windows index0 .. index0+mb-1 of `stream`.
 // If `starts` is given, it receives the window start offsets.
-void FillWindows(const std::vector<uint8_t>& data, uint64_t seed, uint64_t stream,
+void FillWindows(const std::vector<uint16_t>& data, uint64_t seed, uint64_t stream,
                  uint64_t index0, int mb, int Tn, int* tokens, int* targets,
                  std::vector<uint64_t>* starts = nullptr) {
   if (starts) starts->clear();

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "tokenizer/bpe_train.h"
 #include "util/atomic_file.h"
 #include "util/sha256.h"
 
@@ -17,19 +18,33 @@ uint64_t ValBytes(const DataSource& d, uint64_t bytes) {
   return d.split == "val" ? bytes : 0;
 }
 
+namespace {
+
+void Append(const Bpe& tok, bool bytes_only, std::string_view text, std::vector<uint16_t>* out) {
+  if (bytes_only) {
+    for (unsigned char c : text) out->push_back(c);
+    return;
+  }
+  for (int id : tok.Encode(text)) out->push_back(static_cast<uint16_t>(id));
+}
+
+}  // namespace
+
 Status LoadDataset(const Recipe& r, Dataset* out) {
   Dataset ds;
-  for (const DataSource& d : r.data) {
+  std::vector<std::string> contents(r.data.size());
+  std::vector<uint64_t> ntrain(r.data.size());
+  for (size_t i = 0; i < r.data.size(); ++i) {
+    const DataSource& d = r.data[i];
     std::string where = r.toml_path + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) +
                         ": [[data]] (" + d.path + "): ";
-    std::string bytes;
+    std::string& bytes = contents[i];
     MODELC_RETURN_IF_ERROR(ReadFile(d.resolved, &bytes).Wrap(where + "reading"));
     std::string actual = Sha256Hex(bytes);
     if (!d.sha256.empty() && d.sha256 != actual)
       return Status::Error(where + "sha256 mismatch: model.toml pins " + d.sha256 + ", file has " + actual);
     const uint64_t n = bytes.size();
-    const uint64_t nval = ValBytes(d, n);
-    const uint64_t ntrain = n - nval;
+    ntrain[i] = n - ValBytes(d, n);
     SourceStats s;
     s.title = d.title;
     s.author = d.author;
@@ -37,14 +52,28 @@ Status LoadDataset(const Recipe& r, Dataset* out) {
     s.sha256 = actual;
     s.path = d.path;
     s.bytes = n;
-    s.train_tokens = ntrain;
-    s.val_tokens = nval;
+    ds.sources.push_back(std::move(s));
+  }
+  const bool bpe = r.tokenizer.kind == "bpe";
+  if (bpe) {
+    // The tokenizer is compiled from the training split only.
+    std::vector<std::string_view> train_parts;
+    for (size_t i = 0; i < contents.size(); ++i)
+      train_parts.push_back(std::string_view(contents[i]).substr(0, ntrain[i]));
+    MODELC_RETURN_IF_ERROR(TrainBpe(train_parts, r.tokenizer.vocab_size, &ds.tokenizer)
+                               .Wrap(r.toml_path + ": [tokenizer] vocab_size = " +
+                                     std::to_string(r.tokenizer.vocab_size)));
+  }
+  for (size_t i = 0; i < contents.size(); ++i) {
+    const std::string_view all(contents[i]);
     ds.train_offsets.push_back(ds.train.size());
     ds.val_offsets.push_back(ds.val.size());
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(bytes.data());
-    ds.train.insert(ds.train.end(), p, p + ntrain);
-    ds.val.insert(ds.val.end(), p + ntrain, p + n);
-    ds.sources.push_back(std::move(s));
+    Append(ds.tokenizer, !bpe, all.substr(0, ntrain[i]), &ds.train);
+    Append(ds.tokenizer, !bpe, all.substr(ntrain[i]), &ds.val);
+    ds.sources[i].train_tokens = ds.train.size() - ds.train_offsets[i];
+    ds.sources[i].val_tokens = ds.val.size() - ds.val_offsets[i];
+    ds.train_bytes += ntrain[i];
+    ds.val_bytes += all.size() - ntrain[i];
   }
   const uint64_t need = static_cast<uint64_t>(r.arch.context) + 1;
   if (ds.train.size() < need)

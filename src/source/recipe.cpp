@@ -301,12 +301,17 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
     MODELC_RETURN_IF_ERROR(GetTable(file, root, "tokenizer", false, &t));
     if (t) {
       TableReader rd(file, t, "[tokenizer]");
-      rd.CheckKeys({"kind"});
-      if (rd.Str("kind", &r.tokenizer.kind, false)) {
-        if (r.tokenizer.kind == "bpe")
-          rd.Fail(rd.KeyPos("kind"), "kind", "\"bpe\" is not supported yet (use \"byte\")");
-        else if (r.tokenizer.kind != "byte")
-          rd.Fail(rd.KeyPos("kind"), "kind", "unknown tokenizer '" + r.tokenizer.kind + "' (only \"byte\")");
+      rd.CheckKeys({"kind", "vocab_size"});
+      if (rd.Str("kind", &r.tokenizer.kind, false) && r.tokenizer.kind != "byte" &&
+          r.tokenizer.kind != "bpe")
+        rd.Fail(rd.KeyPos("kind"), "kind",
+                "unknown tokenizer '" + r.tokenizer.kind + "' (\"byte\" or \"bpe\")");
+      if (rd.ok() && r.tokenizer.kind == "bpe") {
+        // Token ids are stored as uint16 in the dataset: at most 65536 tokens.
+        rd.IntAs("vocab_size", &r.tokenizer.vocab_size, true, 256, 65536);
+      } else if (rd.ok() && t->get("vocab_size")) {
+        rd.Fail(rd.KeyPos("vocab_size"), "vocab_size",
+                "only for kind = \"bpe\" (a byte tokenizer has 256 tokens)");
       }
       MODELC_RETURN_IF_ERROR(rd.status());
     }
@@ -487,6 +492,8 @@ std::string Recipe::NormalizedJson() const {
                        {"n_embd", arch.n_embd},
                        {"context", arch.context}};
   j["tokenizer"] = {{"kind", tokenizer.kind}};
+  // Byte models keep the JSON (and so the source hash) they always had.
+  if (tokenizer.kind == "bpe") j["tokenizer"]["vocab_size"] = tokenizer.vocab_size;
   json data = json::array();
   for (const DataSource& d : this->data) {
     json e = {{"path", d.path},       {"sha256", d.sha256},   {"title", d.title},

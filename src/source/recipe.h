@@ -28,7 +28,11 @@ struct Architecture {
 };
 
 struct TokenizerSpec {
-  std::string kind = "byte";  // only "byte" for now
+  // "byte": token id = byte value (256 tokens).
+  // "bpe": byte-level BPE trained on the training split (tokenizer/bpe_train.h)
+  // with vocab_size tokens (256 byte tokens + learned ones).
+  std::string kind = "byte";
+  int vocab_size = 256;  // "bpe": 256..65536 (required); "byte": always 256
 };
 
 struct DataSource {
