@@ -90,6 +90,7 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     j["sha256"] = s.sha256;
     j["source_hash"] = s.source_hash;
     j["up_to_date"] = s.up_to_date;
+    j["statement"] = s.statement;
     if (s.up_to_date) {
       if (o->json) {
         std::printf("%s\n", j.dump(2).c_str());
@@ -130,6 +131,7 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     std::printf("  peak memory  %.0f MiB\n", peak_rss_mb);
     std::printf("  output       %s\n", s.output.c_str());
     std::printf("  sha256       %s\n", s.sha256.c_str());
+    std::printf("  provenance   %s\n", s.statement.c_str());
   });
 }
 

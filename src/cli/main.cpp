@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   modelc::AddCheckpointCommand(app, &exit_code);
   modelc::AddQuantizeCommand(app, &exit_code);
   modelc::AddEvalCommand(app, &exit_code);
+  modelc::AddSignCommand(app, &exit_code);
   modelc::AddTokenizeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);

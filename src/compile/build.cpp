@@ -13,6 +13,7 @@
 #include "util/atomic_file.h"
 #include "kernels/isa.h"
 #include "kernels/mathfn.h"
+#include "provenance/statement.h"
 #include "util/sha256.h"
 
 namespace modelc {
@@ -95,6 +96,8 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   Recipe r;
   MODELC_RETURN_IF_ERROR(LoadRecipe(o.dir, &r));
   MODELC_RETURN_IF_ERROR(CheckDataHashes(r));
+  std::optional<int64_t> epoch;  // a bad SOURCE_DATE_EPOCH fails now, not after training
+  MODELC_RETURN_IF_ERROR(SourceDateEpochFromEnv(&epoch));
   const std::string output = o.output.empty() ? r.model.name + ".gguf" : o.output;
   const std::string source_hash = r.SourceHash();
   BuildSummary s;
@@ -109,7 +112,13 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   comm.Broadcast(&flag);
   if (!flag.empty()) {
     s.up_to_date = true;
-    if (root) MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
+    if (root) {
+      MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
+      // A build killed between the binary and its statement: write it now.
+      std::error_code ec;
+      s.statement = StatementPath(output);
+      if (!fs::exists(s.statement, ec)) MODELC_RETURN_IF_ERROR(WriteStatementForModel(output, &s.statement));
+    }
     *out = s;
     return Status::OK();
   }
@@ -173,6 +182,8 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
     // The model is written; the work folder is no longer needed.
     if (!o.keep_checkpoints) RemoveBuildDir(build_dir);
     MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
+    // The in-toto/SLSA provenance statement, read back from the binary.
+    MODELC_RETURN_IF_ERROR(WriteStatementForModel(output, &s.statement));
   }
   s.ranks = comm.size();
   s.threads = NumThreads();
