@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   modelc::AddEvalCommand(app, &exit_code);
   modelc::AddSignCommand(app, &exit_code);
   modelc::AddTokenizeCommand(app, &exit_code);
+  modelc::AddServeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

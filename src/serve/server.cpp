@@ -1,0 +1,309 @@
+#include "serve/server.h"
+
+#include <openssl/crypto.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+#include <httplib.h>
+
+#include "binary/model_file.h"
+#include "runtime/engine.h"
+#include "runtime/tokenizer.h"
+#include "serve/generate.h"
+#include "serve/openai_api.h"
+#include "serve/slots.h"
+#include "util/sha256.h"
+
+namespace modelc::serve {
+
+using httplib::DataSink;
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxBodyBytes = 8u << 20;
+
+uint64_t RandomU64() {
+  thread_local std::mt19937_64 gen([] {
+    std::random_device rd;
+    return ((uint64_t)rd() << 32) ^ rd();
+  }());
+  return gen();
+}
+
+std::string RandomId(const char* prefix) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s%016llx%08llx", prefix, (unsigned long long)RandomU64(),
+                (unsigned long long)(RandomU64() & 0xffffffffu));
+  return buf;
+}
+
+void SendJson(Response& res, int status, const json& j) {
+  res.status = status;
+  res.set_content(Dump(j), "application/json");
+}
+
+void SendError(Response& res, const ApiError& e) { SendJson(res, e.status, ErrorJson(e)); }
+
+ApiError MakeError(int status, std::string message, std::string code = "",
+                   std::string type = "invalid_request_error") {
+  ApiError e;
+  e.status = status;
+  e.message = std::move(message);
+  e.code = std::move(code);
+  e.type = std::move(type);
+  return e;
+}
+
+// The method each known path takes (HEAD comes with GET).
+const char* AllowedMethod(const std::string& path) {
+  if (path == "/health" || path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) return "GET";
+  if (path == "/v1/completions" || path == "/v1/chat/completions") return "POST";
+  return nullptr;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServeOptions opt;
+  LoadedModel model;
+  Tokenizer tok;
+  ModelInfo info;
+  std::unique_ptr<SlotPool> slots;
+  httplib::Server http;
+  std::atomic<uint64_t> requests{0};
+
+  bool Authorized(const Request& req) const {
+    const std::string h = req.get_header_value("Authorization");
+    const std::string want = "Bearer " + opt.api_key;
+    return h.size() == want.size() && CRYPTO_memcmp(h.data(), want.data(), h.size()) == 0;
+  }
+
+  httplib::Server::HandlerResponse PreRoute(const Request& req, Response& res) {
+    requests.fetch_add(1, std::memory_order_relaxed);
+    if (!opt.api_key.empty() && req.path.rfind("/v1/", 0) == 0 && !Authorized(req)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      const bool missing = req.get_header_value("Authorization").empty();
+      SendError(res, MakeError(401,
+                               missing ? "You didn't provide an API key. Send it in the Authorization "
+                                         "header: 'Authorization: Bearer KEY'."
+                                       : "Incorrect API key provided.",
+                               "invalid_api_key"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const char* allowed = AllowedMethod(req.path);
+    if (allowed && req.method != allowed && !(req.method == "HEAD" && std::string(allowed) == "GET")) {
+      res.set_header("Allow", allowed);
+      SendError(res, MakeError(405, "Method " + req.method + " is not allowed for " + req.path +
+                                        "; use " + allowed + ".",
+                               "method_not_allowed"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+
+  httplib::Server::HandlerResponse OnError(const Request& req, Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    ApiError e;
+    e.status = res.status;
+    if (res.status == 404)
+      e.message = "Invalid URL (" + req.method + " " + req.path + ")";
+    else if (res.status == 413)
+      e.message = "The request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes.";
+    else if (res.status == 400)
+      e.message = "Malformed HTTP request.";
+    else
+      e.message = "HTTP status " + std::to_string(res.status) + ".";
+    if (res.status >= 500) e.type = "server_error";
+    SendError(res, e);
+    return httplib::Server::HandlerResponse::Handled;
+  }
+
+  void Health(Response& res) {
+    const SlotPool::Stats s = slots->stats();
+    SendJson(res, 200,
+             {{"status", "ok"},
+              {"model", info.id},
+              {"slots", {{"total", s.total}, {"busy", s.busy}, {"queued", s.queued}}},
+              {"completions_started", s.served}});
+  }
+
+  void Models(const Request& req, Response& res) {
+    if (req.path == "/v1/models") return SendJson(res, 200, ModelListJson(info));
+    const std::string id = req.path.substr(std::string("/v1/models/").size());
+    if (id != info.id) {
+      ApiError e = MakeError(404, "The model '" + id + "' does not exist; this server serves '" +
+                                      info.id + "'.",
+                             "model_not_found");
+      e.param = "model";
+      return SendError(res, e);
+    }
+    SendJson(res, 200, ModelJson(info));
+  }
+
+  // The generation parameters of choice i.
+  GenerateParams Params(const CompletionRequest& r, const std::vector<int>& prompt, uint64_t seed,
+                        int i) const {
+    GenerateParams p;
+    p.prompt = prompt;
+    p.max_tokens = r.max_tokens;
+    p.sampler.temperature = r.temperature;
+    p.sampler.top_p = r.top_p;
+    p.sampler.top_k = 0;
+    p.sampler.seed = seed + (uint64_t)i;
+    p.stop = r.stop;
+    if (r.chat) p.stop.push_back(kChatTurnEnd);
+    p.token_delay_ms = opt.token_delay_ms;
+    return p;
+  }
+
+  void Completion(const Request& req, Response& res, bool chat) {
+    auto r = std::make_shared<CompletionRequest>();
+    ApiError err;
+    if (!ParseCompletionRequest(req.body, chat, info, r.get(), &err)) return SendError(res, err);
+    auto prompt = std::make_shared<std::vector<int>>(tok.Encode(r->prompt));
+    if (!CheckPromptFits((int)prompt->size(), info.context, &err)) return SendError(res, err);
+    const uint64_t seed = r->has_seed ? r->seed : RandomU64();
+    const std::string id = RandomId(chat ? "chatcmpl-" : "cmpl-");
+    const int64_t created = (int64_t)std::time(nullptr);
+
+    if (!r->stream) {
+      SlotPool::Lease lease = slots->Acquire();
+      std::vector<ChoiceResult> choices;
+      Usage u;
+      u.prompt_tokens = (int)prompt->size();
+      for (int i = 0; i < r->n; ++i) {
+        GenerateResult g = Generate(lease.engine(), tok, Params(*r, *prompt, seed, i),
+                                    [](const std::string&) { return true; });
+        u.completion_tokens += g.tokens;
+        choices.push_back({std::move(g.text), g.finish_reason});
+      }
+      lease.Release();
+      return SendJson(res, 200, CompletionResponseJson(*r, id, created, info.id, choices, u));
+    }
+
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, r, prompt, seed, id, created](size_t, DataSink& sink) {
+          auto send = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
+          // Waiting in the queue happens here, after the headers went out.
+          SlotPool::Lease lease = slots->Acquire();
+          Usage u;
+          u.prompt_tokens = (int)prompt->size();
+          for (int i = 0; i < r->n; ++i) {
+            if (r->chat && !send(SseEvent(StreamChunkJson(*r, id, created, info.id, i, "", "", true))))
+              return false;
+            GenerateResult g = Generate(
+                lease.engine(), tok, Params(*r, *prompt, seed, i),
+                [&](const std::string& piece) {
+                  return send(SseEvent(StreamChunkJson(*r, id, created, info.id, i, piece, "")));
+                },
+                [&] { return sink.is_writable(); });
+            if (g.cancelled) return false;  // client gone: the lease frees the slot
+            u.completion_tokens += g.tokens;
+            if (!send(SseEvent(StreamChunkJson(*r, id, created, info.id, i, "", g.finish_reason))))
+              return false;
+          }
+          lease.Release();
+          if (r->include_usage && !send(SseEvent(StreamUsageJson(*r, id, created, info.id, u))))
+            return false;
+          if (!send(SseDone())) return false;
+          sink.done();
+          return true;
+        });
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+const std::string& Server::model_id() const { return impl_->info.id; }
+
+Status Server::Create(const std::string& model_path, const ServeOptions& o,
+                      std::unique_ptr<Server>* out) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = o;
+  MODELC_RETURN_IF_ERROR(LoadModelFile(model_path, &impl->model));
+  MODELC_RETURN_IF_ERROR(Tokenizer::FromModel(impl->model, &impl->tok));
+  const GgufFile& f = *impl->model.file;
+  ModelInfo& info = impl->info;
+  if (!f.Find("general.name") || !f.GetString("general.name", &info.id).ok() || info.id.empty())
+    info.id = model_path;
+  if (f.Find("modelc.source_hash")) MODELC_RETURN_IF_ERROR(f.GetString("modelc.source_hash", &info.source_hash));
+  if (f.Find("tokenizer.chat_template"))
+    MODELC_RETURN_IF_ERROR(f.GetString("tokenizer.chat_template", &info.chat_template));
+  MODELC_RETURN_IF_ERROR(Sha256File(model_path, &info.sha256));
+  info.context = impl->model.config.context;
+  info.created = (int64_t)std::time(nullptr);
+
+  std::vector<std::unique_ptr<InferenceEngine>> engines;
+  for (int i = 0; i < std::max(1, o.parallel); ++i) engines.push_back(NewEngine(impl->model));
+  impl->slots = std::make_unique<SlotPool>(std::move(engines));
+
+  Impl* p = impl.get();
+  httplib::Server& s = p->http;
+  // Every connection (waiting ones too) needs an HTTP thread: the slots,
+  // plus room for a queue and health checks.
+  const size_t http_threads = (size_t)std::max(64, 4 * std::max(1, o.parallel));
+  s.new_task_queue = [http_threads] { return new httplib::ThreadPool(http_threads); };
+  s.set_payload_max_length(kMaxBodyBytes);
+  s.set_tcp_nodelay(true);
+  httplib::Server::HandlerWithResponse pre = [p](const Request& req, Response& res) {
+    return p->PreRoute(req, res);
+  };
+  s.set_pre_routing_handler(pre);
+  httplib::Server::HandlerWithResponse on_error = [p](const Request& req, Response& res) {
+    return p->OnError(req, res);
+  };
+  s.set_error_handler(on_error);
+  s.set_exception_handler([](const Request&, Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    SendError(res, MakeError(500, "internal error: " + what, "", "server_error"));
+  });
+  if (o.log)
+    s.set_logger([](const Request& req, const Response& res) {
+      std::fprintf(stderr, "modelc serve: %s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
+    });
+  s.Get("/health", [p](const Request&, Response& res) { p->Health(res); });
+  s.Get("/v1/models", [p](const Request& req, Response& res) { p->Models(req, res); });
+  s.Get(R"(/v1/models/.+)", [p](const Request& req, Response& res) { p->Models(req, res); });
+  s.Post("/v1/completions",
+         [p](const Request& req, Response& res) { p->Completion(req, res, false); });
+  s.Post("/v1/chat/completions",
+         [p](const Request& req, Response& res) { p->Completion(req, res, true); });
+  out->reset(new Server(std::move(impl)));
+  return Status::OK();
+}
+
+Status Server::Bind(int* port) {
+  const ServeOptions& o = impl_->opt;
+  if (o.port == 0) {
+    const int p = impl_->http.bind_to_any_port(o.host);
+    if (p < 0) return Status::Error("cannot listen on " + o.host + " (any port)");
+    *port = p;
+    return Status::OK();
+  }
+  if (!impl_->http.bind_to_port(o.host, o.port))
+    return Status::Error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
+                         " (in use, or not an address of this machine?)");
+  *port = o.port;
+  return Status::OK();
+}
+
+void Server::Run() { impl_->http.listen_after_bind(); }
+
+void Server::Stop() { impl_->http.stop(); }
+
+}  // namespace modelc::serve
