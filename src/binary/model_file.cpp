@@ -2,9 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "binary/chat_template.h"
 #include "binary/gpt2_vocab.h"
 #include "layers/layers.h"
+#include "tokenizer/gpt2_text.h"
 
 namespace modelc {
 
@@ -46,11 +46,21 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
   w.SetF32("gpt2.attention.layer_norm_epsilon", (float)kLayerNormEps);
   w.SetString("tokenizer.ggml.model", "gpt2");
   w.SetString("tokenizer.ggml.pre", "gpt-2");
-  w.SetStringArray("tokenizer.ggml.tokens", ByteLevelTokens());
-  w.SetI32Array("tokenizer.ggml.token_type", std::vector<int32_t>(256, 1));
-  w.SetStringArray("tokenizer.ggml.merges", {});
-  // A byte model has no special tokens; llama.cpp would default bos/eos to
-  // 11 (a real byte, '\v'). Point both at byte 0 (NUL), which text never holds.
+  {
+    // The tokenizer the data was encoded with (the 256 byte tokens for
+    // "byte"), spelled in GPT-2's byte alphabet; merges "LEFT RIGHT" in rank order.
+    const Bpe& tok = d.tokenizer;
+    std::vector<std::string> text, merges;
+    for (int i = 0; i < tok.size(); ++i) text.push_back(BytesToGpt2Text(tok.token(i)));
+    for (const BpeMerge& m : tok.merges())
+      merges.push_back(BytesToGpt2Text(tok.token(m.left)) + " " + BytesToGpt2Text(tok.token(m.right)));
+    w.SetStringArray("tokenizer.ggml.tokens", text);
+    w.SetI32Array("tokenizer.ggml.token_type", std::vector<int32_t>(tok.size(), 1));
+    w.SetStringArray("tokenizer.ggml.merges", merges);
+  }
+  // No special tokens; llama.cpp would default bos/eos to 11 (a real byte,
+  // '\v', for a byte model). Point both at token 0, the NUL byte, which text
+  // never holds.
   w.SetU32("tokenizer.ggml.bos_token_id", 0);
   w.SetU32("tokenizer.ggml.eos_token_id", 0);
   w.SetString("tokenizer.chat_template", kChatTemplate);  // binary/chat_template.h
@@ -139,16 +149,32 @@ Status LoadModelFile(const std::string& path, LoadedModel* out) {
     }
   }
   std::vector<float> params(GptParamCount(c));
+  std::vector<uint32_t> types;
   for (const ParamSpec& s : specs) {
+    // F32, F16 and Q8_0 (the types GgufFile reads) are all accepted; the
+    // engine runs Q8_0 matrices with int8 products.
     std::vector<float> v;
     MODELC_RETURN_IF_ERROR(f->ReadTensorF32(s.name, &v));
     std::copy(v.begin(), v.end(), params.begin() + s.offset);
+    types.push_back(f->FindTensor(s.name)->type);
   }
+  out->tensor_types = std::move(types);
   out->config = c;
   out->params = std::move(params);
   out->tokens = std::move(tokens);
   out->file = std::move(f);
   return Status::OK();
+}
+
+bool LoadedModel::quantized() const {
+  for (uint32_t t : tensor_types)
+    if (t != ggml_type::kF32) return true;
+  return false;
+}
+
+const uint8_t* LoadedModel::RawTensor(const std::string& name) const {
+  const GgufTensorInfo* t = file ? file->FindTensor(name) : nullptr;
+  return t ? t->data : nullptr;
 }
 
 }  // namespace modelc
