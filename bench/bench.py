@@ -37,6 +37,8 @@ CONFIGS = {
 }
 # Timed steps per measurement (after warm-up); --quick divides them.
 STEPS = {"small": 30, "big": 8}
+# Heading of the section bench/infer_bench.py writes into RESULTS.md.
+INFER_HEADING = "## Inference: modelc run vs llama.cpp"
 
 
 def log(*a):
@@ -376,6 +378,12 @@ modelc against the FMA peak; vs 1 thread = modelc's 2-thread speed over its 1-th
 {gemm_text.rstrip()}
 ```
 """
+    # The inference section is written by bench/infer_bench.py: keep it.
+    if os.path.exists(a.out):
+        old = open(a.out).read()
+        at = old.find(INFER_HEADING)
+        if at >= 0:
+            md += "\n" + old[at:]
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
         f.write(md)
