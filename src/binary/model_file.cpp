@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "binary/chat_template.h"
 #include "binary/gpt2_vocab.h"
 #include "layers/layers.h"
 #include "tokenizer/gpt2_text.h"
