@@ -1,5 +1,6 @@
 #include "serve/server.h"
 
+#include <omp.h>
 #include <openssl/crypto.h>
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <httplib.h>
 
 #include "binary/model_file.h"
+#include "kernels/isa.h"
 #include "runtime/engine.h"
 #include "runtime/tokenizer.h"
 #include "serve/generate.h"
@@ -50,6 +52,16 @@ void SendJson(Response& res, int status, const json& j) {
 }
 
 void SendError(Response& res, const ApiError& e) { SendJson(res, e.status, ErrorJson(e)); }
+
+// OpenMP's team size is a per-thread setting, and a thread that OpenMP did
+// not create (an HTTP worker) starts with the default (all cores). Kernels
+// and layers that open a team without num_threads() would then run with all
+// cores in every slot at once: set --threads on the decoding thread.
+SlotPool::Lease AcquireSlot(SlotPool& slots) {
+  SlotPool::Lease lease = slots.Acquire();
+  omp_set_num_threads(NumThreads());
+  return lease;
+}
 
 ApiError MakeError(int status, std::string message, std::string code = "",
                    std::string type = "invalid_request_error") {
@@ -174,7 +186,7 @@ struct Server::Impl {
     const int64_t created = (int64_t)std::time(nullptr);
 
     if (!r->stream) {
-      SlotPool::Lease lease = slots->Acquire();
+      SlotPool::Lease lease = AcquireSlot(*slots);
       std::vector<ChoiceResult> choices;
       Usage u;
       u.prompt_tokens = (int)prompt->size();
@@ -193,7 +205,7 @@ struct Server::Impl {
         "text/event-stream", [this, r, prompt, seed, id, created](size_t, DataSink& sink) {
           auto send = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
           // Waiting in the queue happens here, after the headers went out.
-          SlotPool::Lease lease = slots->Acquire();
+          SlotPool::Lease lease = AcquireSlot(*slots);
           Usage u;
           u.prompt_tokens = (int)prompt->size();
           for (int i = 0; i < r->n; ++i) {
