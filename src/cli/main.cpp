@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   modelc::AddQuantizeCommand(app, &exit_code);
   modelc::AddEvalCommand(app, &exit_code);
   modelc::AddSignCommand(app, &exit_code);
+  modelc::AddAuditCommand(app, &exit_code);
   modelc::AddTokenizeCommand(app, &exit_code);
   modelc::AddServeCommand(app, &exit_code);
   try {
