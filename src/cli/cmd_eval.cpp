@@ -100,7 +100,8 @@ int Eval(const EvalOpts& o) {
     j["model"] = o.model;
     j["source"] = o.source;
     j["quantization"] = quant;
-    j["int8_kernel"] = engine->quantized() ? Q8KernelName(engine->q8_kernel()) : nullptr;
+    j["int8_kernel"] = engine->quantized() ? nlohmann::ordered_json(Q8KernelName(engine->q8_kernel()))
+                                           : nlohmann::ordered_json(nullptr);
     j["same_source"] = same_source;
     j["val_loss"] = loss;
     j["recorded_val_loss"] = std::isnan(recorded) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(recorded);
