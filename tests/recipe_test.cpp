@@ -322,9 +322,10 @@ TEST_F(RecipeTest, AbsoluteDataPath) {
   fs::remove_all(other);
 }
 
-TEST_F(RecipeTest, TokenizerBpeRejected) {
+TEST_F(RecipeTest, TokenizerBpeNeedsVocabSize) {
+  // More [tokenizer] cases: tests/tokenizer_test.cpp (TokenizerRecipe.*).
   std::string msg = LoadError(Minimal() + "\n[tokenizer]\nkind = \"bpe\"\n");
-  EXPECT_NE(msg.find("[tokenizer] kind: \"bpe\" is not supported yet"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[tokenizer] vocab_size: missing required key"), std::string::npos) << msg;
 }
 
 TEST_F(RecipeTest, SplitValidation) {

@@ -8,44 +8,48 @@ namespace modelc {
 
 void PreTokenize(std::string_view text, std::vector<std::string_view>* words) {
   // Decode once: code point, class and byte offset of every code point.
-  std::vector<uint32_t> cpt;
-  std::vector<CptClass> cls;
+  const uint8_t* table = CptClassTable();
+  struct Cpt {
+    uint32_t cpt;
+    CptClass cls;
+  };
+  std::vector<Cpt> cp;
   std::vector<size_t> off;
-  cpt.reserve(text.size());
-  cls.reserve(text.size());
+  cp.reserve(text.size());
   off.reserve(text.size() + 1);
   for (size_t i = 0; i < text.size();) {
-    DecodedCpt d;
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) d = {c, 1};
-    else d = DecodeUtf8Cpt(text, i);
     off.push_back(i);
-    cpt.push_back(d.cpt);
-    cls.push_back(ClassOf(d.cpt));
+    if (c < 0x80) {
+      cp.push_back({c, static_cast<CptClass>(table[c])});
+      ++i;
+      continue;
+    }
+    const DecodedCpt d = DecodeUtf8Cpt(text, i);
+    cp.push_back({d.cpt, d.cpt < kCodePointCount ? static_cast<CptClass>(table[d.cpt]) : CptClass::kOther});
     i += d.len;
   }
-  const size_t n = cpt.size();
+  const size_t n = cp.size();
   off.push_back(text.size());
 
-  // has(q): q is inside the text.
-  auto is = [&](size_t q, CptClass k) { return q < n && cls[q] == k; };
+  auto is = [&](size_t q, CptClass k) { return q < n && cp[q].cls == k; };
   auto emit = [&](size_t from, size_t to) {  // code points [from, to)
     words->push_back(text.substr(off[from], off[to] - off[from]));
   };
 
   size_t p = 0;
   while (p < n) {
-    const uint32_t c = cpt[p];
+    const uint32_t c = cp[p].cpt;
     // 's 't 'm 'd 're 've 'll
     if (c == '\'' && p + 1 < n) {
-      const uint32_t a = cpt[p + 1];
+      const uint32_t a = cp[p + 1].cpt;
       if (a == 's' || a == 't' || a == 'm' || a == 'd') {
         emit(p, p + 2);
         p += 2;
         continue;
       }
       if (p + 2 < n) {
-        const uint32_t b = cpt[p + 2];
+        const uint32_t b = cp[p + 2].cpt;
         if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) {
           emit(p, p + 3);
           p += 3;
@@ -55,8 +59,8 @@ void PreTokenize(std::string_view text, std::vector<std::string_view>* words) {
     }
     // " ?\p{L}+", " ?\p{N}+", " ?[^\s\p{L}\p{N}]+"
     const size_t q = c == ' ' ? p + 1 : p;
-    if (q < n && cls[q] != CptClass::kWhitespace) {
-      const CptClass k = cls[q];
+    if (q < n && cp[q].cls != CptClass::kWhitespace) {
+      const CptClass k = cp[q].cls;
       size_t e = q + 1;
       while (is(e, k)) ++e;
       emit(p, e);

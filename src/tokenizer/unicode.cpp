@@ -7,7 +7,7 @@
 namespace modelc {
 namespace {
 
-constexpr uint32_t kCodePoints = 0x110000;
+constexpr uint32_t kCodePoints = kCodePointCount;
 
 // One byte per code point, filled from ICU once (about 1 MiB, a few ms).
 const std::vector<uint8_t>& Table() {
@@ -31,6 +31,8 @@ const std::vector<uint8_t>& Table() {
 }
 
 }  // namespace
+
+const uint8_t* CptClassTable() { return Table().data(); }
 
 CptClass ClassOf(uint32_t cpt) {
   if (cpt >= kCodePoints) return CptClass::kOther;

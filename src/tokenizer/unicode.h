@@ -51,5 +51,9 @@ inline DecodedCpt DecodeUtf8Cpt(std::string_view s, size_t i) {
 
 // Class of a code point (code points above U+10FFFF: kOther).
 CptClass ClassOf(uint32_t cpt);
+// The classes of U+0000..U+10FFFF as CptClass values (for loops that look up
+// many code points).
+const uint8_t* CptClassTable();
+constexpr uint32_t kCodePointCount = 0x110000;
 
 }  // namespace modelc
