@@ -2,6 +2,8 @@
 // [tokenizer] recipe keys, and an end-to-end BPE build.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -536,6 +538,53 @@ TEST(BpeBuild, BuildsRunsAndIsTheSameOnOneAndTwoThreads) {
   EXPECT_GT(run.out.size(), std::string("The house").size() + 20) << run.out;  // 20 tokens, most longer than a byte
   Proc run2 = RunModelc({"run", tmp / "a.gguf", "--prompt", "The house", "-n", "20", "--temperature", "0"});
   EXPECT_EQ(run2.out, run.out);
+}
+
+
+// The vocabulary is retrained (deterministically) on resume and on every MPI
+// rank: an interrupted build resumed, and a 2-rank build, give the bytes of
+// an uninterrupted single-process build.
+TEST(BpeBuild, ResumeAndMpiGiveTheSameBytes) {
+  TempDir tmp;
+  SourceSpec s;
+  s.name = "tiny-bpe-resume";
+  s.corpus_bytes = 40000;
+  s.steps = 80;
+  std::string toml = ModelToml(s);
+  const std::string from = "kind = \"byte\"\n";
+  toml.replace(toml.find(from), from.size(), "kind = \"bpe\"\nvocab_size = 300\n");
+  WriteText(tmp / "src/corpus.txt", MakeCorpus(s.corpus_seed, s.corpus_bytes));
+  WriteText(tmp / "src/model.toml", toml);
+  Proc pin = RunModelc({"build", "--pin", tmp / "src"});
+  ASSERT_TRUE(pin.exited && pin.code == 0) << pin;
+  Proc ref = RunModelc({"build", tmp / "src", "-o", tmp / "ref.gguf", "--threads", "2"});
+  ASSERT_TRUE(ref.exited && ref.code == 0) << ref;
+  const std::string want = FileSha(tmp / "ref.gguf");
+
+  {
+    Spawned sp = SpawnModelc({"build", tmp / "src", "-o", tmp / "r.gguf", "--threads", "1",
+                              "--checkpoint-every", "2"});
+    const bool seen = WaitForStderr(sp, "step ([1-6][0-9])/");
+    if (seen) ::kill(sp.pid, SIGKILL);
+    Proc p = WaitModelc(sp);
+    ASSERT_TRUE(seen) << p;
+  }
+  if (!fs::exists(tmp / "r.gguf")) {  // (a fast machine may have finished)
+    Proc p = RunModelc({"build", tmp / "src", "-o", tmp / "r.gguf", "--threads", "2"});
+    ASSERT_TRUE(p.exited && p.code == 0) << p;
+    EXPECT_TRUE(Contains(p.err, "resuming from step")) << p;
+  }
+  EXPECT_EQ(FileSha(tmp / "r.gguf"), want);
+
+  if (std::string(MODELC_MPIRUN).empty()) return;  // built without MPI
+  Spawned sp = SpawnProgram(MODELC_MPIRUN,
+                            {"--allow-run-as-root", "--oversubscribe", "-np", "2", "--mca", "btl",
+                             "self,vader", MODELC_BIN, "build", tmp / "src", "-o", tmp / "m.gguf",
+                             "--threads", "1"},
+                            {{"OMPI_MCA_rmaps_base_oversubscribe", "1"}, {"OMP_WAIT_POLICY", "passive"}});
+  Proc p = WaitModelc(sp);
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  EXPECT_EQ(FileSha(tmp / "m.gguf"), want);
 }
 
 }  // namespace
