@@ -528,7 +528,7 @@ std::string AuditText(const AuditFacts& f, const AuditReport& r) {
                   f.model_sha256 + ")\n" + (f.source_given ? "  source " + f.source_dir + "\n" : "") + "\n";
   auto line = [&](const AuditComponent& c) {
     char buf[96];
-    std::snprintf(buf, sizeof buf, "    %-8s %-32s ", PresenceName(c.presence),
+    std::snprintf(buf, sizeof buf, "    %-8s %-38s ", PresenceName(c.presence),
                   (c.name + (c.optional ? " (opt.)" : "")).c_str());
     s += buf + c.evidence + "\n";
   };
