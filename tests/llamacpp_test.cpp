@@ -2,7 +2,8 @@
 // prebuilt CPU build of llama.cpp, installed by scripts/setup into
 // tests/llamacpp/node_modules) and checks that llama.cpp tokenizes like
 // `modelc tokenize` and that its greedy continuation of several prompts
-// equals `modelc run --temperature 0`, token for token.
+// equals `modelc run --temperature 0`, token for token: byte and BPE
+// tokenizers, f32 and q8_0 (`modelc quantize`) weights.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -47,8 +48,24 @@ class LlamaCppTest : public ::testing::Test {
     s.eval_every = 60;
     s.corpus_bytes = 60000;
     WriteSource(dir_->path() + "/src", s);
-    Proc p = RunModelc({"build", dir_->path() + "/src", "-o", dir_->path() + "/byte.gguf"});
+    Proc p = RunModelc({"build", dir_->path() + "/src", "-o", Model("byte.gguf")});
     ASSERT_TRUE(p.exited && p.code == 0) << p;
+    // The same source with a 400-token BPE vocabulary trained by the build.
+    const std::string bpe = dir_->path() + "/src-bpe";
+    fs::create_directories(bpe);
+    fs::copy_file(dir_->path() + "/src/corpus.txt", bpe + "/corpus.txt");
+    std::string toml = Slurp(dir_->path() + "/src/model.toml");
+    const std::string kind = "kind = \"byte\"\n";
+    ASSERT_NE(toml.find(kind), std::string::npos);
+    toml.replace(toml.find(kind), kind.size(), "kind = \"bpe\"\nvocab_size = 400\n");
+    WriteText(bpe + "/model.toml", toml);
+    p = RunModelc({"build", bpe, "-o", Model("bpe.gguf")});
+    ASSERT_TRUE(p.exited && p.code == 0) << p;
+    for (const char* m : {"byte", "bpe"}) {
+      p = RunModelc({"quantize", Model(std::string(m) + ".gguf"), Model(std::string(m) + "-q8_0.gguf"),
+                     "--type", "q8_0"});
+      ASSERT_TRUE(p.exited && p.code == 0) << p;
+    }
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -102,8 +119,17 @@ const std::vector<std::string> kPrompts = {"The ", "A man ", "and then\n", "It i
 
 TEST_F(LlamaCppTest, ByteModelTokenizesLikeModelc) { ExpectSameTokenization(Model("byte.gguf"), kTexts); }
 
-TEST_F(LlamaCppTest, ByteModelGreedyContinuationEqualsModelc) {
-  ExpectSameGreedy(Model("byte.gguf"), kPrompts, 48);
+TEST_F(LlamaCppTest, BpeModelTokenizesLikeModelc) {
+  ExpectSameTokenization(Model("bpe.gguf"), kTexts);
+  // Text of the kind it was trained on, where many merges apply.
+  ExpectSameTokenization(Model("bpe.gguf"), {MakeCorpus(99, 2000), MakeCorpus(5, 300) + " 2024 x1 ''s"});
+}
+
+TEST_F(LlamaCppTest, GreedyContinuationEqualsModelc) {
+  for (const char* m : {"byte.gguf", "bpe.gguf", "byte-q8_0.gguf", "bpe-q8_0.gguf"}) {
+    SCOPED_TRACE(m);
+    ExpectSameGreedy(Model(m), kPrompts, 40);
+  }
 }
 
 }  // namespace
