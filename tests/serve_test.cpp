@@ -5,6 +5,8 @@
 // end to end with the openai npm package (tests/serve/*.mjs, in ctest).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -598,6 +600,36 @@ TEST_F(ServeGenerate, CancelStopsEarly) {
                [&] { return ++polls <= 4; });
   EXPECT_TRUE(r.cancelled);
   EXPECT_EQ(r.tokens, 4);
+}
+
+// The command line: a missing model, a port already taken, SIGTERM.
+TEST_F(ServeGenerate, CommandLineErrorsAndShutdown) {
+  Proc missing = RunModelc({"serve", *dir_ / "nope.gguf"});
+  EXPECT_TRUE(missing.exited && missing.code == 1) << missing;
+  EXPECT_EQ(CountLines(missing.err), 1) << missing;
+  EXPECT_TRUE(Contains(missing.err, "modelc: error: " + (*dir_ / "nope.gguf"))) << missing;
+
+  Spawned first = SpawnModelc({"serve", *dir_ / "m.gguf", "--port", "0", "--json", "-q"});
+  std::string line;
+  for (int i = 0; i < 10000 && line.empty(); ++i) {
+    const std::string out = PeekFd(first.out_fd);
+    if (out.find('\n') != std::string::npos) line = out.substr(0, out.find('\n'));
+    else ::usleep(2000);
+  }
+  ASSERT_FALSE(line.empty()) << "serve printed no start-up line";
+  const json info = json::parse(line);
+  EXPECT_EQ(info["model"], "tiny-serve");
+  EXPECT_EQ(info["host"], "127.0.0.1");  // loopback by default
+  EXPECT_EQ(info["auth"], false);
+  const int port = info["port"].get<int>();
+  ASSERT_GT(port, 0);
+  // A second server on the same port must fail, not share it.
+  Proc second = RunModelc({"serve", *dir_ / "m.gguf", "--port", std::to_string(port)});
+  EXPECT_TRUE(second.exited && second.code == 1) << second;
+  EXPECT_TRUE(Contains(second.err, "cannot listen on 127.0.0.1:" + std::to_string(port))) << second;
+  ::kill(first.pid, SIGTERM);
+  Proc p = WaitModelc(first);
+  EXPECT_TRUE(p.exited && p.code == 0) << p;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <omp.h>
+#include <sys/socket.h>
 #include <openssl/crypto.h>
 
 #include <atomic>
@@ -265,6 +266,13 @@ Status Server::Create(const std::string& model_path, const ServeOptions& o,
   const size_t http_threads = (size_t)std::max(64, 4 * std::max(1, o.parallel));
   s.new_task_queue = [http_threads] { return new httplib::ThreadPool(http_threads); };
   s.set_payload_max_length(kMaxBodyBytes);
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind the
+  // same port and silently share its connections. SO_REUSEADDR only allows a
+  // restart while old connections linger in TIME_WAIT.
+  s.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   s.set_tcp_nodelay(true);
   httplib::Server::HandlerWithResponse pre = [p](const Request& req, Response& res) {
     return p->PreRoute(req, res);
