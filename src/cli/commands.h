@@ -17,6 +17,8 @@ void AddSignCommand(CLI::App& app, int* exit_code);
 void AddAuditCommand(CLI::App& app, int* exit_code);
 void AddTokenizeCommand(CLI::App& app, int* exit_code);
 void AddServeCommand(CLI::App& app, int* exit_code);
+void AddReportCommand(CLI::App& app, int* exit_code);
+void AddCreditsCommand(CLI::App& app, int* exit_code);
 
 // Prints "modelc: error: <msg>" to stderr.
 void PrintError(const std::string& msg);

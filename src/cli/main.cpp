@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   modelc::AddAuditCommand(app, &exit_code);
   modelc::AddTokenizeCommand(app, &exit_code);
   modelc::AddServeCommand(app, &exit_code);
+  modelc::AddReportCommand(app, &exit_code);
+  modelc::AddCreditsCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
