@@ -18,8 +18,8 @@
 namespace modelc {
 
 // modelc's own source code licence (SPDX), which the code components of both
-// frameworks need. The repository declares none yet, so code is "partial".
-inline constexpr char kModelcCodeLicense[] = "";
+// frameworks need: the repository's LICENSE.
+inline constexpr char kModelcCodeLicense[] = "Apache-2.0";  // LICENSE
 
 enum class Presence { kPresent, kPartial, kAbsent };
 const char* PresenceName(Presence p);  // "present", "partial", "absent"
