@@ -30,7 +30,7 @@ std::string CurveJson(const std::vector<LossPoint>& c) {
 }  // namespace
 
 Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d,
-                      const TrainResult& t) {
+                      const TrainResult& t, const BaseModelRecord* base) {
   const GptConfig& c = t.config;
   GgufWriter w;
   w.SetString("general.architecture", "gpt2");
@@ -39,6 +39,11 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
   w.SetString("general.license", r.model.license);
   if (!r.model.authors.empty()) w.SetString("general.author", Join(r.model.authors, ", "));
   w.SetU32("general.file_type", 0);  // all F32
+  if (base) {  // fine-tuned: llama.cpp's base-model keys
+    w.SetU32("general.base_model.count", 1);
+    w.SetString("general.base_model.0.name", base->name);
+    if (!base->author.empty()) w.SetString("general.base_model.0.author", base->author);
+  }
   w.SetU32("gpt2.context_length", c.context);
   w.SetU32("gpt2.embedding_length", c.n_embd);
   w.SetU32("gpt2.block_count", c.n_layer);
@@ -84,8 +89,19 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
                         {"train_tokens", s.train_tokens},
                         {"val_tokens", s.val_tokens},
                         {"tokens_used", i < t.tokens_per_source.size() ? t.tokens_per_source[i] : 0}});
+    if (!src.license_acknowledgement.empty())
+      manifest.back()["license_acknowledgement"] = src.license_acknowledgement;
   }
   w.SetString("modelc.data_manifest", manifest.dump());
+  if (base) {
+    w.SetString("modelc.base_model.0.sha256", base->sha256);
+    w.SetString("modelc.base_model.0.source_hash", base->source_hash);
+    w.SetString("modelc.base_model.0.license", base->license);
+    if (!base->license_acknowledgement.empty())
+      w.SetString("modelc.base_model.0.license_acknowledgement", base->license_acknowledgement);
+    w.SetString("modelc.base_model.0.license_chain", base->license_chain_json);
+    w.SetString("modelc.base_model.0.credits", base->credits_json);
+  }
   w.Set("modelc.train_loss", GgufValue::F64(t.train_loss));
   w.Set("modelc.val_loss", GgufValue::F64(t.val_loss));
   w.SetU64("modelc.steps", (uint64_t)t.steps);

@@ -28,9 +28,18 @@
 
 namespace modelc {
 
+// A fine-tune's base model ([base]), as the output records it:
+//   general.base_model.count = 1, general.base_model.0.name, .0.author (llama.cpp's keys)
+//   modelc.base_model.0.sha256, .source_hash, .license, .license_acknowledgement,
+//   .license_chain (JSON: the base's own bases), .credits (JSON: provenance/credits.h rows)
+struct BaseModelRecord {
+  std::string name, author, sha256, source_hash, license, license_acknowledgement;
+  std::string license_chain_json, credits_json;
+};
+
 // Writes the model binary atomically (temp file, fsync, rename).
 Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d,
-                      const TrainResult& t);
+                      const TrainResult& t, const BaseModelRecord* base = nullptr);
 
 struct LoadedModel {
   GptConfig config;

@@ -42,7 +42,7 @@ int Inspect(const std::string& path, bool json) {
     for (const auto& d : manifest) {
       if (!d.is_object()) continue;
       nlohmann::json e = nlohmann::json::object();
-      for (const char* k : {"title", "author", "license", "source_url", "path", "sha256"})
+      for (const char* k : {"title", "author", "license", "source_url", "path", "sha256", "license_acknowledgement"})
         e[k] = d.contains(k) && d[k].is_string() ? d[k] : nlohmann::json("");
       for (const char* k : {"bytes", "tokens_used", "train_tokens", "val_tokens"})
         e[k] = d.contains(k) && d[k].is_number_unsigned() ? d[k] : nlohmann::json(0ull);
@@ -95,6 +95,10 @@ int Inspect(const std::string& path, bool json) {
     std::printf("  built by     modelc %s\n", MetaString(f, "modelc.version").c_str());
     std::printf("  source hash  %s\n", MetaString(f, "modelc.source_hash").c_str());
   }
+  if (!MetaString(f, "general.base_model.0.name").empty())
+    std::printf("  base model   %s (%s), sha256 %s\n", MetaString(f, "general.base_model.0.name").c_str(),
+                MetaString(f, "modelc.base_model.0.license").c_str(),
+                MetaString(f, "modelc.base_model.0.sha256").c_str());
   if (const GgufValue* v = f.Find("modelc.steps"))
     std::printf("  training     %s steps, %s tokens\n", v->ToDisplayString().c_str(),
                 f.Find("modelc.tokens_seen") ? f.Find("modelc.tokens_seen")->ToDisplayString().c_str() : "?");
@@ -112,6 +116,8 @@ int Inspect(const std::string& path, bool json) {
                   (unsigned long long)d.value("tokens_used", 0ull), d.value("sha256", "").c_str());
       if (!d.value("source_url", "").empty())
         std::printf("      %s\n", d.value("source_url", "").c_str());
+      if (!d.value("license_acknowledgement", "").empty())
+        std::printf("      licence conflict acknowledged: %s\n", d.value("license_acknowledgement", "").c_str());
     }
   }
   std::printf("\nmetadata (%zu keys)\n", f.kv().size());

@@ -8,12 +8,14 @@
 
 #include "binary/gguf.h"
 #include "binary/model_file.h"
+#include "compile/base_model.h"
 #include "compile/checkpoint.h"
 #include "dist/comm.h"
 #include "util/atomic_file.h"
 #include "kernels/isa.h"
 #include "kernels/mathfn.h"
 #include "provenance/statement.h"
+#include "report/report_inputs.h"
 #include "util/sha256.h"
 
 namespace modelc {
@@ -96,6 +98,10 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   Recipe r;
   MODELC_RETURN_IF_ERROR(LoadRecipe(o.dir, &r));
   MODELC_RETURN_IF_ERROR(CheckDataHashes(r));
+  // Licences of the data (and of the base and its data) against the model's.
+  Credits base_credits;
+  if (r.base) MODELC_RETURN_IF_ERROR(ReadBaseCredits(r, &base_credits));
+  MODELC_RETURN_IF_ERROR(CheckRecipeLicences(r, r.base ? &base_credits : nullptr));
   std::optional<int64_t> epoch;  // a bad SOURCE_DATE_EPOCH fails now, not after training
   MODELC_RETURN_IF_ERROR(SourceDateEpochFromEnv(&epoch));
   const std::string output = o.output.empty() ? r.model.name + ".gguf" : o.output;
@@ -118,12 +124,16 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
       std::error_code ec;
       s.statement = StatementPath(output);
       if (!fs::exists(s.statement, ec)) MODELC_RETURN_IF_ERROR(WriteStatementForModel(output, &s.statement));
+      s.report = ReportPath(output);  // and its report
+      if (!fs::exists(s.report, ec)) MODELC_RETURN_IF_ERROR(WriteReportForModel(output, "", &s.report));
     }
     *out = s;
     return Status::OK();
   }
   Dataset d;
   MODELC_RETURN_IF_ERROR(LoadDataset(r, &d));
+  std::vector<float> base_params;  // fine-tuning: the start weights (every rank reads the base)
+  if (r.base) MODELC_RETURN_IF_ERROR(LoadBaseWeights(r, d, &base_params));
   SetNumThreads(o.threads > 0 ? o.threads : DefaultThreads());
   // Fail before training, not after, when the output cannot be written.
   if (root) {
@@ -165,6 +175,7 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   TrainControl control;
   control.comm = &comm;
   control.resume = resuming ? &resume : nullptr;
+  control.initial_params = r.base ? &base_params : nullptr;
   control.checkpoint_every = o.checkpoint_every;
   control.on_checkpoint = [&](const TrainState& st) -> Status {
     if (!root) return Status::OK();
@@ -178,12 +189,17 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   TrainResult t;
   MODELC_RETURN_IF_ERROR(Train(r, d, root ? cb.progress : ProgressFn(), control, &t));
   if (root) {
-    MODELC_RETURN_IF_ERROR(WriteModelFile(output, r, d, t));
+    BaseModelRecord base;
+    if (r.base) base = MakeBaseRecord(r, base_credits);
+    MODELC_RETURN_IF_ERROR(WriteModelFile(output, r, d, t, r.base ? &base : nullptr));
     // The model is written; the work folder is no longer needed.
     if (!o.keep_checkpoints) RemoveBuildDir(build_dir);
     MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
     // The in-toto/SLSA provenance statement, read back from the binary.
     MODELC_RETURN_IF_ERROR(WriteStatementForModel(output, &s.statement));
+    // The build report (HTML), also read back from the binary (after the
+    // statement, which its audit summary checks).
+    MODELC_RETURN_IF_ERROR(WriteReportForModel(output, "", &s.report));
   }
   s.ranks = comm.size();
   s.threads = NumThreads();

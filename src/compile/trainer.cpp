@@ -162,7 +162,12 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
       return Status::Error("checkpoint does not fit this model source");
     res.resumed_from = st.step;
   } else {
-    st.params = InitParams(cfg, tc.seed);
+    if (control.initial_params) {
+      if (control.initial_params->size() != P) return Status::Error("base model weights do not fit this model source");
+      st.params = *control.initial_params;
+    } else {
+      st.params = InitParams(cfg, tc.seed);
+    }
     st.m.assign(P, 0.0f);
     st.v.assign(P, 0.0f);
     st.tokens_per_source.assign(d.sources.size(), 0);

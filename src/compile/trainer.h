@@ -92,6 +92,10 @@ struct TrainControl {
   // Start from this state instead of step 0 (a checkpoint of the same
   // source). The run continues exactly as if it had never stopped.
   const TrainState* resume = nullptr;
+  // Fine-tuning ([base]): a fresh run (no resume) starts from these weights
+  // (the base model's, GptParamSpecs layout) instead of InitParams; the
+  // optimizer state starts at zero either way.
+  const std::vector<float>* initial_params = nullptr;
   // Stop once this many steps are complete (-1: run all steps). Used by
   // verify --segment to re-run one link of the hash chain.
   int64_t stop_after = -1;

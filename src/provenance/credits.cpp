@@ -89,6 +89,8 @@ Status CreditsFromGguf(const GgufFile& f, const std::string& where, Credits* out
   Credits c;
   c.model_name = MetaString(f, "general.name");
   c.model_licence = MetaString(f, "general.license");
+  c.model_author = MetaString(f, "general.author");
+  c.model_source_hash = MetaString(f, "modelc.source_hash");
   const std::string mtext = MetaString(f, "modelc.data_manifest");
   if (mtext.empty()) return Status::Error(where + ": no modelc.data_manifest: not a modelc build, no credits recorded");
   const nlohmann::json manifest = nlohmann::json::parse(mtext, nullptr, /*allow_exceptions=*/false);

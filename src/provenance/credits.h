@@ -36,6 +36,7 @@ struct BaseCredit {  // one base model in the chain (nearest first)
 
 struct Credits {
   std::string model_name, model_licence;
+  std::string model_author, model_source_hash;  // general.author, modelc.source_hash
   uint64_t total_tokens = 0;  // sum of tokens_used over the rows
   std::vector<CreditRow> rows;
   std::vector<BaseCredit> bases;  // the licence chain: base, its base, ...

@@ -50,7 +50,9 @@ void AppendBaseModels(const GgufFile& f, std::vector<ProvenanceDependency>* deps
     if (const GgufValue* v = f.Find("modelc.base_model." + std::to_string(i) + ".sha256")) d.sha256 = v->AsString();
     if (d.sha256.empty()) continue;
     d.annotations.push_back({"role", "base model"});
-    if (const GgufValue* v = f.Find(p + "license")) d.annotations.push_back({"license", v->AsString()});
+    const GgufValue* lic = f.Find(p + "license");
+    if (!lic) lic = f.Find("modelc.base_model." + std::to_string(i) + ".license");  // what modelc writes
+    if (lic) d.annotations.push_back({"license", lic->AsString()});
     deps->push_back(std::move(d));
   }
 }

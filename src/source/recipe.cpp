@@ -228,14 +228,14 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
 
   // Top-level keys.
   {
-    static const std::set<std::string> kTables = {"model", "architecture", "tokenizer", "data", "train"};
+    static const std::set<std::string> kTables = {"model", "architecture", "tokenizer", "data", "train", "base"};
     for (auto&& [key, val] : root) {
       if (!kTables.count(std::string(key.str()))) {
         Pos p = PosOf(key.source());
         return Status::Error(file + ":" + std::to_string(p.line) + ":" + std::to_string(p.col) + ": " +
                              (val.is_table() ? "[" + std::string(key.str()) + "]: unknown table"
                                              : std::string(key.str()) + ": unknown top-level key") +
-                             " (expected [model], [architecture], [tokenizer], [[data]], [train])");
+                             " (expected [model], [architecture], [tokenizer], [[data]], [train], [base])");
       }
     }
   }
@@ -336,7 +336,8 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
       Pos tp = rd.TablePos();
       d.line = tp.line;
       d.column = tp.col;
-      rd.CheckKeys({"path", "url", "sha256", "title", "author", "license", "source_url", "split"});
+      rd.CheckKeys({"path", "url", "sha256", "title", "author", "license", "source_url", "split",
+                    "license_acknowledgement"});
       std::string url;
       if (rd.Str("url", &url, false)) {
         rd.Fail(rd.KeyPos("url"), "url",
@@ -357,6 +358,7 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
       rd.Str("author", &d.author, false);
       rd.Str("license", &d.license, false);
       rd.Str("source_url", &d.source_url, false);
+      rd.Str("license_acknowledgement", &d.license_acknowledgement, false, /*nonempty=*/true);
       if (const toml::node* s = rd.Get("split", false)) {
         Pos sp = PosOf(s->source());
         if (s->is_string()) {
@@ -395,6 +397,41 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
     if (!any_val)
       return Status::Error(where + "no validation data: give a source split = \"val\" or a fraction like 0.1 "
                                    "(that fraction at the end of the file is used for validation)");
+  }
+
+  // [base]
+  {
+    const toml::table* t;
+    MODELC_RETURN_IF_ERROR(GetTable(file, root, "base", false, &t));
+    if (t) {
+      TableReader rd(file, t, "[base]");
+      BaseSpec b;
+      Pos tp = rd.TablePos();
+      b.line = tp.line;
+      b.column = tp.col;
+      rd.CheckKeys({"path", "sha256", "license_acknowledgement"});
+      rd.Str("path", &b.path, true, true);
+      if (const toml::node* s = rd.Get("sha256", false)) {
+        if (rd.Str("sha256", &b.sha256, false)) {
+          Pos sp = PosOf(s->source());
+          b.sha256_line = sp.line;
+          b.sha256_column = sp.col;
+          if (!lenient_sha256 && !IsLowerHex64(b.sha256))
+            rd.Fail(sp, "sha256", "must be 64 lowercase hex digits (got \"" + b.sha256 + "\")");
+        }
+      }
+      rd.Str("license_acknowledgement", &b.license_acknowledgement, false, /*nonempty=*/true);
+      if (rd.ok()) {
+        fs::path p(b.path);
+        b.resolved = (p.is_absolute() ? p : fs::path(dir) / p).lexically_normal().string();
+        std::error_code ec;
+        if (!fs::is_regular_file(b.resolved, ec))
+          rd.Fail(rd.KeyPos("path"), "path",
+                  "base model not found: " + b.resolved + " (build the base model first)");
+      }
+      MODELC_RETURN_IF_ERROR(rd.status());
+      r.base = std::move(b);
+    }
   }
 
   // [train]
@@ -498,6 +535,8 @@ std::string Recipe::NormalizedJson() const {
   for (const DataSource& d : this->data) {
     json e = {{"path", d.path},       {"sha256", d.sha256},   {"title", d.title},
               {"author", d.author},   {"license", d.license}, {"source_url", d.source_url}};
+    // Only when given, so that sources without one keep their hash.
+    if (!d.license_acknowledgement.empty()) e["license_acknowledgement"] = d.license_acknowledgement;
     if (d.split_is_fraction)
       e["split"] = d.val_fraction;
     else
@@ -505,6 +544,10 @@ std::string Recipe::NormalizedJson() const {
     data.push_back(std::move(e));
   }
   j["data"] = std::move(data);
+  if (base) {
+    j["base"] = {{"path", base->path}, {"sha256", base->sha256}};
+    if (!base->license_acknowledgement.empty()) j["base"]["license_acknowledgement"] = base->license_acknowledgement;
+  }
   j["train"] = {{"steps", train.steps},
                 {"batch_size", train.batch_size},
                 {"micro_batch_size", train.micro_batch_size},
@@ -534,6 +577,26 @@ Status LoadRecipe(const std::string& dir, Recipe* out) {
 }
 
 Status CheckDataHashes(const Recipe& r) {
+  if (r.base) {
+    const BaseSpec& b = *r.base;
+    std::string where = r.toml_path + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
+                        ": [base] (" + b.path + "): ";
+    std::error_code ec;
+    if (!fs::is_regular_file(b.resolved, ec))
+      return Status::Error(where + "base model not found: " + b.resolved + " (build the base model first)");
+    std::string actual;
+    MODELC_RETURN_IF_ERROR(Sha256File(b.resolved, &actual).Wrap(where + "hashing"));
+    if (b.sha256.empty())
+      return Status::Error(where + "no sha256 pinned; actual sha256 is " + actual + ". Run `modelc build --pin " +
+                           r.dir + "` to pin it.");
+    if (b.sha256 != actual) {
+      if (b.sha256_line > 0)
+        where = r.toml_path + ":" + std::to_string(b.sha256_line) + ":" + std::to_string(b.sha256_column) +
+                ": [base] (" + b.path + "): ";
+      return Status::Error(where + "sha256 mismatch: model.toml pins " + b.sha256 + ", the base model has " +
+                           actual + ". If the new base is intended, run `modelc build --pin " + r.dir + "`.");
+    }
+  }
   for (const DataSource& d : r.data) {
     std::string where = r.toml_path + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ": " +
                         DataLabel(d) + ": ";
@@ -588,10 +651,24 @@ Status PinDataHashes(const std::string& dir, std::string* report) {
   };
   std::vector<Edit> edits;
   std::string rep;
+  // Every [[data]] entry, then [base].
+  struct Pinned {
+    const toml::table* t;
+    std::string path, resolved, sha256, where;
+  };
+  std::vector<Pinned> items;
   for (size_t i = 0; i < r.data.size(); ++i) {
     const DataSource& d = r.data[i];
-    const toml::table* t = (*arr)[i].as_table();
-    std::string where = p.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ": " + DataLabel(d) + ": ";
+    items.push_back({(*arr)[i].as_table(), d.path, d.resolved, d.sha256,
+                     p.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ": " + DataLabel(d) + ": "});
+  }
+  if (r.base)
+    items.push_back({root.get("base")->as_table(), r.base->path, r.base->resolved, r.base->sha256,
+                     p.file + ":" + std::to_string(r.base->line) + ":" + std::to_string(r.base->column) +
+                         ": [base] (" + r.base->path + "): "});
+  for (const Pinned& d : items) {
+    const toml::table* t = d.t;
+    const std::string& where = d.where;
     std::string actual;
     MODELC_RETURN_IF_ERROR(Sha256File(d.resolved, &actual).Wrap(where + "hashing"));
     if (d.sha256 == actual) continue;
@@ -648,6 +725,11 @@ Status PinDataHashes(const std::string& dir, std::string* report) {
     MODELC_RETURN_IF_ERROR(Sha256File(check.data[i].resolved, &actual));
     if (check.data[i].sha256 != actual)
       return Status::Error("internal error: pinning " + check.data[i].path + " failed");
+  }
+  if (check.base) {
+    std::string actual;
+    MODELC_RETURN_IF_ERROR(Sha256File(check.base->resolved, &actual));
+    if (check.base->sha256 != actual) return Status::Error("internal error: pinning " + check.base->path + " failed");
   }
   MODELC_RETURN_IF_ERROR(WriteFileAtomic(p.file, updated));
   if (report) *report = rep;

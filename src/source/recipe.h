@@ -50,6 +50,20 @@ struct DataSource {
   int column = 1;          // column of the [[data]] table
   int sha256_line = 0;     // position of the sha256 value (0 if not written)
   int sha256_column = 0;
+  // Explicit, recorded override of a licence conflict (source/licence_check.h):
+  // why training on this source is allowed anyway. "" if none.
+  std::string license_acknowledgement;
+};
+
+// [base]: fine-tune from a model binary instead of a random init. Its sha256
+// is pinned like data (and so part of the source hash).
+struct BaseSpec {
+  std::string path;      // as written in model.toml
+  std::string resolved;  // absolute path (relative paths resolved against the model folder)
+  std::string sha256;    // lowercase hex as written ("" if missing)
+  std::string license_acknowledgement;  // override of a licence conflict with the base ("" if none)
+  int line = 0, column = 1;            // the [base] table, for messages
+  int sha256_line = 0, sha256_column = 0;
 };
 
 struct TrainConfig {
@@ -77,6 +91,7 @@ struct Recipe {
   TokenizerSpec tokenizer;
   std::vector<DataSource> data;
   TrainConfig train;
+  std::optional<BaseSpec> base;  // [base], when fine-tuning
 
   // The normalized recipe as JSON text: every field with its effective value,
   // keys sorted, no paths other than data paths as written. Stable across
@@ -91,7 +106,7 @@ struct Recipe {
 // divisible by n_head (3)". Does not read data files.
 Status LoadRecipe(const std::string& dir, Recipe* out);
 
-// Checks every data file exists and matches its sha256. A missing or wrong
+// Checks every data file (and the [base] binary) exists and matches its sha256. A missing or wrong
 // sha256 is an error that prints the actual hash and suggests `--pin`.
 Status CheckDataHashes(const Recipe& r);
 
