@@ -235,8 +235,8 @@ TEST_F(CliBuild, PrintsSummaryAndWritesOutput) {
   EXPECT_EQ(Capture(p.out, "output\\s+(\\S+)"), out) << p;
   EXPECT_EQ(Capture(p.out, "sha256\\s+([0-9a-f]{64})"), FileSha(out)) << p;
 
-  // The file and its provenance statement, nothing else (no temp files), in the output folder.
-  EXPECT_EQ(ListDir(out_dir), (std::vector<std::string>{"m.gguf", "m.gguf.intoto.json"}));
+  // The file, its provenance statement and its report, nothing else (no temp files), in the output folder.
+  EXPECT_EQ(ListDir(out_dir), (std::vector<std::string>{"m.gguf", "m.gguf.intoto.json", "m.report.html"}));
   // The source folder is left as it was.
   EXPECT_EQ(ListDir(src), (std::vector<std::string>{"corpus.txt", "model.toml"}));
 
@@ -266,7 +266,7 @@ TEST_F(CliBuild, DefaultOutputIsModelNameInCurrentFolder) {
   fs::create_directories(cwd);
   Proc p = RunModelc({"build", src, "-q"}, {}, cwd);
   ASSERT_TRUE(p.exited && p.code == 0) << p;
-  EXPECT_EQ(ListDir(cwd), (std::vector<std::string>{"tiny-cli.gguf", "tiny-cli.gguf.intoto.json"}));
+  EXPECT_EQ(ListDir(cwd), (std::vector<std::string>{"tiny-cli.gguf", "tiny-cli.gguf.intoto.json", "tiny-cli.report.html"}));
   EXPECT_EQ(p.err, "") << "-q must print no progress\n" << p;
   EXPECT_EQ(Capture(p.out, "sha256\\s+([0-9a-f]{64})"), FileSha(cwd + "/tiny-cli.gguf"));
 }
@@ -293,7 +293,7 @@ TEST_F(CliBuild, DefaultOutputStaysInCurrentFolder) {
   EXPECT_FALSE(fs::exists(tmp_ / "escaped.gguf"))
       << "model name \"../escaped\" made the default output land outside the current folder\n" << p;
   if (p.exited && p.code == 0) {
-    EXPECT_EQ(ListDir(cwd).size(), 2u) << "the model (and its statement) is not in the current folder\n" << p;
+    EXPECT_EQ(ListDir(cwd).size(), 3u) << "the model (and its statement and report) is not in the current folder\n" << p;
   } else if (p.exited) {
     ExpectCleanError(p, {"name"});
     EXPECT_EQ(ListDir(cwd), std::vector<std::string>{});
@@ -307,7 +307,7 @@ TEST_F(CliBuild, OverwritesAnExistingOutput) {
   Proc p = RunModelc({"build", Shared().src, "-o", out, "-q"});
   ASSERT_TRUE(p.exited && p.code == 0) << p;
   EXPECT_EQ(FileSha(out), Shared().hash);
-  EXPECT_EQ(ListDir(Dir()), (std::vector<std::string>{"m.gguf", "m.gguf.intoto.json"}));
+  EXPECT_EQ(ListDir(Dir()), (std::vector<std::string>{"m.gguf", "m.gguf.intoto.json", "m.report.html"}));
 }
 
 TEST_F(CliBuild, PinIsIdempotentAndPreservesTheRest) {

@@ -95,6 +95,7 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     j["source_hash"] = s.source_hash;
     j["up_to_date"] = s.up_to_date;
     j["statement"] = s.statement;
+    j["report"] = s.report;
     if (s.up_to_date) {
       if (o->json) {
         std::printf("%s\n", j.dump(2).c_str());
@@ -136,6 +137,7 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     std::printf("  output       %s\n", s.output.c_str());
     std::printf("  sha256       %s\n", s.sha256.c_str());
     std::printf("  provenance   %s\n", s.statement.c_str());
+    std::printf("  report       %s\n", s.report.c_str());
   });
 }
 

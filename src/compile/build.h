@@ -29,6 +29,7 @@ struct BuildSummary {
   double steady_tokens_per_s = 0;  // median step, first two steps left out
   std::string source_hash;
   std::string statement;      // provenance statement written beside the output (rank 0)
+  std::string report;         // build report written beside the output (rank 0; report/report_inputs.h)
   int threads = 0;
   bool up_to_date = false;    // nothing built: the output already matched the source
   int64_t resumed_from = 0;   // step the build resumed from (0: from the start)

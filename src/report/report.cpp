@@ -64,7 +64,8 @@ std::string Badge(Presence p) {
 const char kStyle[] = R"(body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f7f9;color:#1b1f24;line-height:1.45}
 main{max-width:1100px;margin:0 auto;padding:24px 28px 48px}
 h1{font-size:1.7em;margin:0 0 4px}
-h2{font-size:1.25em;margin:32px 0 10px;border-bottom:1px solid #d0d4da;padding-bottom:4px}
+h2{font-size:1.25em;margin:14px 0 10px;border-bottom:1px solid #d0d4da;padding-bottom:4px}
+h3{font-size:1.05em;margin:16px 0 6px}
 p.lead{margin:0 0 16px;color:#444}
 section{background:#fff;border:1px solid #e1e4e8;border-radius:6px;padding:4px 18px 14px;margin-top:18px}
 table{border-collapse:collapse;width:100%;font-size:0.92em}
@@ -80,7 +81,7 @@ code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:0.92em;word
 .verdict{padding:8px 12px;border-radius:6px;margin:10px 0;font-weight:600}
 .verdict.neutral{background:#eef1f5;color:#333}
 figure{margin:8px 0}
-figure svg{max-width:100%;height:auto;border:1px solid #e1e4e8}
+figure svg{width:100%;height:auto;border:1px solid #e1e4e8}
 figcaption{font-size:0.88em;color:#555}
 footer{margin-top:28px;font-size:0.85em;color:#666}
 )";
@@ -138,15 +139,19 @@ std::string HyperparametersSection(const ReportInputs& in) {
 std::string CreditsSection(const ReportInputs& in) {
   std::string s = "<section id=\"credits\">\n<h2>Credits</h2>\n";
   if (in.credits.empty()) return s + "<p>The binary records no data sources.</p>\n</section>\n";
+  s += "<p>Every data source, with the exact number of training tokens drawn from it "
+       "(<code>modelc credits</code>).</p>\n";
   s += "<table>\n<thead><tr><th>source</th><th>author</th><th>licence</th><th class=\"num\">tokens used</th>"
        "<th class=\"num\">share</th><th>sha256</th></tr></thead>\n<tbody>\n";
   for (const ReportCredit& c : in.credits) {
     s += "<tr><td>" + E(c.title);
     if (!c.source_url.empty()) s += "<br>" + Link(c.source_url);
-    if (!c.via.empty()) s += "<br><small>via " + E(c.via) + "</small>";
-    s += "</td><td>" + E(c.author) + "</td><td>" + E(c.license) + "</td><td class=\"num\">" + Grouped(c.tokens) +
-         "</td><td class=\"num\">" + FormatFixed(c.share * 100, 2) + "&#160;%</td><td>" + Code(c.sha256) +
-         "</td></tr>\n";
+    if (!c.via.empty()) s += "<br><small>via base model " + E(c.via) + "</small>";
+    s += "</td><td>" + E(c.author) + "</td><td>" + E(c.license);
+    if (c.attribution) s += "<br><small>attribution required</small>";
+    if (!c.acknowledgement.empty()) s += "<br><small>acknowledged: " + E(c.acknowledgement) + "</small>";
+    s += "</td><td class=\"num\">" + Grouped(c.tokens) + "</td><td class=\"num\">" +
+         FormatFixed(c.share * 100, 2) + "&#160;%</td><td>" + Code(c.sha256) + "</td></tr>\n";
   }
   s += "</tbody>\n</table>\n</section>\n";
   return s;
@@ -155,15 +160,19 @@ std::string CreditsSection(const ReportInputs& in) {
 std::string LicenceSection(const ReportInputs& in) {
   const ReportLicenceCheck& l = in.licence;
   std::string s = "<section id=\"licence\">\n<h2>Licence check</h2>\n";
-  if (!l.checked) {
-    s += "<p class=\"verdict neutral\">" + E(l.summary.empty() ? "No licence check result." : l.summary) + "</p>\n";
-  } else {
-    s += std::string("<p class=\"verdict ") + (l.ok ? "ok" : "conflict") + "\">" + E(l.summary) + "</p>\n";
-  }
-  if (!l.details.empty()) {
-    s += "<ul>\n";
-    for (const std::string& d : l.details) s += "<li>" + E(d) + "</li>\n";
-    s += "</ul>\n";
+  if (!l.checked)
+    return s + "<p class=\"verdict neutral\">" + E(l.summary.empty() ? "No licence check result." : l.summary) +
+           "</p>\n</section>\n";
+  s += std::string("<p class=\"verdict ") + (l.ok ? "ok" : "conflict") + "\" id=\"licence-verdict\">" + E(l.summary) +
+       "</p>\n";
+  if (!l.rows.empty()) {
+    s += "<table>\n<thead><tr><th>material</th><th>licence</th><th>result</th><th>why</th></tr></thead>\n<tbody>\n";
+    for (const ReportLicenceRow& r : l.rows) {
+      const char* badge = r.status == "ok" ? "present" : r.status == "acknowledged" ? "partial" : "absent";
+      s += "<tr><td>" + E(r.source) + "</td><td>" + E(r.license) + "</td><td><span class=\"badge " + badge + "\">" +
+           E(r.status) + "</span></td><td>" + E(r.note) + "</td></tr>\n";
+    }
+    s += "</tbody>\n</table>\n";
   }
   s += "</section>\n";
   return s;
@@ -213,7 +222,7 @@ std::string HashesSection(const ReportInputs& in) {
   s += Row("binary sha256", "<code id=\"binary-sha256\">" + E(in.sha256) + "</code>");
   s += Row("source hash", "<code id=\"source-hash\">" + E(in.source_hash) + "</code> <small>(sha256 of the normalized recipe)</small>");
   for (const ReportCredit& c : in.credits)
-    if (c.via.empty()) s += Row("data " + E(c.path.empty() ? c.title : c.path), Code(c.sha256));
+    if (c.via.empty()) s += Row("data: " + E(c.title), Code(c.sha256));
   s += "</table>\n";
   if (!in.chain.empty()) {
     s += "<h3>Hash chain</h3>\n<p>The training state (weights and Adam moments) hashed every " +

@@ -23,18 +23,26 @@
 
 namespace modelc {
 
-struct ReportCredit {
-  std::string title, author, license, source_url, path, sha256;
-  uint64_t bytes = 0, tokens = 0;  // tokens: training tokens taken from it
-  double share = 0;                // tokens / all training tokens, 0..1
-  std::string via;                 // "" for this build's data, else where it came from (e.g. a base model)
+struct ReportCredit {  // one row of provenance/credits.h's Credits
+  std::string title, author, license, source_url, sha256;
+  uint64_t tokens = 0;             // training tokens taken from it
+  double share = 0;                // tokens / all training tokens credited, 0..1
+  bool attribution = false;        // its licence requires crediting the authors
+  std::string acknowledgement;     // recorded override of a licence conflict ("" if none)
+  std::string via;                 // "" for this build's data, else the base model(s) it came through
+};
+
+struct ReportLicenceRow {
+  std::string source, license;
+  std::string status;  // "ok", "acknowledged" or "conflict" (source/licence_check.h)
+  std::string note;    // the conflicts and the acknowledgement, "" when ok
 };
 
 struct ReportLicenceCheck {
-  bool checked = false;              // false: this binary records no licence check result
-  bool ok = true;                    // no conflict (or every conflict acknowledged)
-  std::string summary;               // one line
-  std::vector<std::string> details;  // one line per source / conflict / acknowledgement
+  bool checked = false;  // false: not computed (summary says why)
+  bool ok = true;        // no unacknowledged conflict
+  std::string summary;   // one line
+  std::vector<ReportLicenceRow> rows;
 };
 
 struct ReportAudit {

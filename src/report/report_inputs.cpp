@@ -3,7 +3,10 @@
 #include <filesystem>
 
 #include "binary/gguf.h"
+#include "compile/checkpoint.h"
 #include "provenance/audit.h"
+#include "provenance/credits.h"
+#include "source/licence_check.h"
 #include "util/atomic_file.h"
 #include "util/sha256.h"
 
@@ -49,21 +52,23 @@ Status Curve(const GgufFile& f, const std::string& where, const std::string& key
   return Status::OK();
 }
 
+// modelc.hash_chain, parsed as compile/checkpoint.h writes it.
 Status Chain(const GgufFile& f, const std::string& where, std::vector<ReportChainLink>* out) {
-  nlohmann::ordered_json j;
-  MODELC_RETURN_IF_ERROR(JsonKey(f, where, "modelc.hash_chain", &j));
-  if (j.is_null()) return Status::OK();
-  if (!j.is_array()) return Status::Error(where + ": modelc.hash_chain is not a JSON array");
-  for (const auto& l : j) {
-    if (!l.is_object() || !l.contains("step") || !l["step"].is_number_integer())
-      return Status::Error(where + ": modelc.hash_chain: a link without an integer step");
-    ReportChainLink r;
-    r.step = l["step"].get<int64_t>();
-    if (l.contains("state_sha256") && l["state_sha256"].is_string()) r.state_sha256 = l["state_sha256"];
-    if (l.contains("chain_sha256") && l["chain_sha256"].is_string()) r.chain_sha256 = l["chain_sha256"];
-    out->push_back(std::move(r));
-  }
+  const GgufValue* v = f.Find("modelc.hash_chain");
+  if (!v) return Status::OK();
+  std::vector<ChainLink> chain;
+  MODELC_RETURN_IF_ERROR(ChainFromJson(v->AsString(), &chain).Wrap(where + ": modelc.hash_chain"));
+  for (const ChainLink& l : chain) out->push_back({l.step, l.state_sha256, l.chain_sha256});
   return Status::OK();
+}
+
+// Paths in the audit's evidence, relative to the binary's folder (where
+// the report is): the report must not depend on where the binary was built.
+void RelativePaths(const std::string& model_path, std::string* s) {
+  const std::string dir = fs::path(model_path).parent_path().string();
+  if (dir.empty()) return;
+  const std::string prefix = dir + "/";
+  for (size_t p = s->find(prefix); p != std::string::npos; p = s->find(prefix, p)) s->erase(p, prefix.size());
 }
 
 std::string ValueText(const GgufValue& v) {
@@ -75,6 +80,68 @@ std::string ValueText(const GgufValue& v) {
     case gguf_type::kArray: return std::to_string(v.ArraySize()) + " entries";
     default: return std::to_string(v.AsI64());
   }
+}
+
+std::string JoinNames(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+
+// The licence check of the build, recomputed from the licences and
+// acknowledgements the binary records: every credited source (the base
+// models' sources too) and every base model, against the model's licence.
+ReportLicenceCheck LicenceCheckOf(const Credits& c) {
+  std::vector<LicenceInput> inputs;
+  for (const CreditRow& r : c.rows) {
+    LicenceInput i;
+    i.label = r.via_base.empty() ? r.title : r.title + " (via " + JoinNames(r.via_base, ", ") + ")";
+    i.where = i.label;
+    i.licence = r.licence;
+    i.acknowledgement = r.licence_acknowledgement;
+    inputs.push_back(std::move(i));
+  }
+  for (const BaseCredit& b : c.bases) {
+    LicenceInput i;
+    i.label = "base model " + b.name;
+    i.where = i.label;
+    i.licence = b.licence;
+    i.acknowledgement = b.licence_acknowledgement;
+    inputs.push_back(std::move(i));
+  }
+  ReportLicenceCheck out;
+  out.checked = true;
+  int conflicts = 0, acknowledged = 0;
+  for (const LicenceVerdict& v : CheckLicences(c.model_licence, inputs)) {
+    ReportLicenceRow row;
+    row.source = v.input.label;
+    row.license = v.input.licence;
+    row.status = v.status;
+    auto add = [&row](const std::string& t) {
+      if (!row.note.empty()) row.note += ' ';
+      row.note += t;
+    };
+    for (const LicenceConflict& k : v.conflicts) add(k.rule + ": " + k.explanation);
+    if (!v.input.acknowledgement.empty()) add("Acknowledged: " + v.input.acknowledgement);
+    if (v.attribution) add("Attribution required (see credits).");
+    conflicts += v.status == "conflict";
+    acknowledged += v.status == "acknowledged";
+    out.rows.push_back(std::move(row));
+  }
+  out.ok = conflicts == 0;
+  const std::string n = std::to_string(inputs.size());
+  const std::string lic = c.model_licence.empty() ? "(no licence)" : c.model_licence;
+  if (conflicts > 0)
+    out.summary = std::to_string(conflicts) + " of " + n + " licences conflict with the model's licence " + lic +
+                  " and are not acknowledged";
+  else if (acknowledged > 0)
+    out.summary = "passed with " + std::to_string(acknowledged) + " acknowledged conflict" + (acknowledged > 1 ? "s" : "") +
+                  ": " + n + " licences checked against the model's licence " + lic;
+  else if (inputs.size() == 1)
+    out.summary = "passed: the licence of the one source allows a model licensed " + lic;
+  else
+    out.summary = "passed: all " + n + " licences allow a model licensed " + lic;
+  return out;
 }
 
 }  // namespace
@@ -112,6 +179,24 @@ Status ReportInputsFromModel(const std::string& model_path, const std::string& r
   for (const auto& [k, v] : f->kv())
     if (k.rfind("general.base_model.", 0) == 0) in.lineage.emplace_back(k, ValueText(v));
 
+  Credits credits;
+  MODELC_RETURN_IF_ERROR(CreditsFromGguf(*f, where, &credits));
+  for (const CreditRow& r : credits.rows) {
+    ReportCredit c;
+    c.title = r.title;
+    c.author = r.author;
+    c.license = r.licence;
+    c.source_url = r.source_url;
+    c.sha256 = r.sha256;
+    c.tokens = r.tokens_used;
+    c.share = r.share;
+    c.attribution = r.attribution_required;
+    c.acknowledgement = r.licence_acknowledgement;
+    c.via = JoinNames(r.via_base, " / ");
+    in.credits.push_back(std::move(c));
+  }
+  in.licence = LicenceCheckOf(credits);
+
   // The audit, as `modelc audit MODEL` computes it (no --source).
   AuditInputs ai;
   ai.model = model_path;
@@ -124,6 +209,8 @@ Status ReportInputsFromModel(const std::string& model_path, const std::string& r
       facts.has_report = true;
     in.audit.available = true;
     in.audit.report = EvaluateAudit(facts);
+    for (AuditComponent& c : in.audit.report.components) RelativePaths(model_path, &c.evidence);
+    for (auto& kv : in.audit.report.other) RelativePaths(model_path, &kv.second);
     in.architecture = facts.architecture;
     in.parameters = facts.parameters;
   } else {

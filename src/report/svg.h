@@ -38,7 +38,7 @@ struct LineChart {
   std::string id = "chart";             // id attribute of the <svg>
   std::vector<ChartSeries> series;
   // Pixel layout (viewBox units).
-  double width = 760, height = 360;
+  double width = 960, height = 400;
   double margin_left = 70, margin_right = 20, margin_top = 34, margin_bottom = 50;
 };
 
