@@ -73,6 +73,11 @@ TEST(Licence, ShareAlikeVersions) {
   EXPECT_EQ(Rules("ODbL-1.0", "ODbL-1.0"), "");
   EXPECT_EQ(Rules("ODbL-1.0", "CC-BY-4.0"), "S");
   EXPECT_EQ(Rules("CC-BY-NC-SA-3.0", "CC-BY-NC-SA-4.0"), "");
+  // The explanation says which versions are allowed.
+  EXPECT_TRUE(Contains(LicenceConflicts("GPL-2.0-only", "MIT")[0].explanation, "under GPL 2.0 only, but"));
+  EXPECT_TRUE(Contains(LicenceConflicts("GPL-2.0+", "MIT")[0].explanation, "under GPL 2.0 or a later version"));
+  EXPECT_TRUE(Contains(LicenceConflicts("CC-BY-SA-3.0", "MIT")[0].explanation, "under CC-BY-SA 3.0 or a later version"));
+  EXPECT_TRUE(Contains(LicenceConflicts("CC-BY-SA-1.0", "MIT")[0].explanation, "under CC-BY-SA 1.0 only"));
 }
 
 TEST(Licence, IdsAndExpressions) {

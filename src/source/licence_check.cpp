@@ -120,10 +120,14 @@ std::vector<LicenceConflict> SingleConflicts(const std::string& d_id, const std:
     out.push_back({"non-commercial", dq + " is a NonCommercial licence, but the model's licence " + mq +
                                      (m.known ? " allows commercial use" : " is not known to forbid commercial use") +
                                      "; use a NonCommercial licence for the model (e.g. CC-BY-NC-4.0)"});
-  if (!d.share_alike.empty() && !ShareAlikeAllows(d, m))
+  if (!d.share_alike.empty() && !ShareAlikeAllows(d, m)) {
+    const std::string v = std::to_string(d.version / 10) + "." + std::to_string(d.version % 10);
+    const bool later = d.or_later || (d.share_alike.rfind("CC", 0) == 0 && d.version >= 20) ||
+                       d.share_alike == "ODbL" || d.share_alike == "CDLA-Sharing";
     out.push_back({"share-alike", dq + " is a ShareAlike (copyleft) licence: derivatives must be licensed under " +
-                                  d.share_alike + (d.or_later || d.share_alike.rfind("CC", 0) == 0 ? " (this or a later version)" : " (this version)") +
+                                  d.share_alike + " " + v + (later ? " or a later version" : " only") +
                                   ", but the model's licence is " + mq});
+  }
   return out;
 }
 
