@@ -156,6 +156,11 @@ TEST(ReportSvg, NonFinitePointsAreLeftOut) {
   const std::string svg = RenderLineChartSvg(c);
   EXPECT_EQ(PolylinePoints(svg, "train").size(), 3u);
   for (const char* bad : {"nan", "inf", "NaN", "Inf"}) EXPECT_FALSE(Contains(svg, bad)) << bad;
+  // The tightest nice range: 700 steps get 0..700 by 100, not 0..800.
+  LineChart long_run;
+  long_run.series.push_back({"train", "train", "#000000", false, {{1, 5.5}, {700, 2.2}}});
+  EXPECT_EQ(MapChart(long_run).x.hi, 700);
+  EXPECT_EQ(MapChart(long_run).x.step, 100);
   // Same axes as without the bad points.
   EXPECT_EQ(MapChart(c).y.hi, 3);
   EXPECT_EQ(svg, RenderLineChartSvg(c));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <initializer_list>
 
 #include "report/html.h"
 
@@ -50,6 +51,22 @@ ChartAxis NiceAxis(double min, double max, int target_ticks) {
   return a;
 }
 
+namespace {
+
+// Of the nice axes for a few tick counts, the one that wastes least space
+// (700 steps: 0..700 by 100 rather than 0..800 by 200); ties to the first.
+ChartAxis TightAxis(double lo, double hi, std::initializer_list<int> targets) {
+  ChartAxis best;
+  bool first = true;
+  for (int t : targets) {
+    ChartAxis a = NiceAxis(lo, hi, t);
+    if (first || a.hi - a.lo < best.hi - best.lo) best = std::move(a), first = false;
+  }
+  return best;
+}
+
+}  // namespace
+
 ChartMapping MapChart(const LineChart& c) {
   bool any = false;
   double x0 = 0, x1 = 0, y0 = 0, y1 = 0;
@@ -66,8 +83,8 @@ ChartMapping MapChart(const LineChart& c) {
     m.y = NiceAxis(0, 1, 5);
   } else {
     if (x0 >= 0) x0 = 0;  // steps: the axis starts at step 0
-    m.x = NiceAxis(x0, x1, 6);
-    m.y = NiceAxis(y0, y1, 5);
+    m.x = TightAxis(x0, x1, {5, 6, 7, 8, 10});
+    m.y = TightAxis(y0, y1, {4, 5, 6});
   }
   m.plot_left = c.margin_left;
   m.plot_top = c.margin_top;

@@ -52,8 +52,9 @@ struct ChartMapping {
   double Y(double v) const { return plot_top + plot_height - (v - y.lo) / (y.hi - y.lo) * plot_height; }
 };
 
-// The axes for the finite points of all series (x from 0 when all x >= 0;
-// a chart without points gets 0..1 on both axes).
+// The axes for the finite points of all series: x from 0 when all x >= 0,
+// each the tightest NiceAxis over a few tick counts; a chart without points
+// gets 0..1 on both axes.
 ChartMapping MapChart(const LineChart& c);
 
 // One <svg> element (no XML declaration), for inline use in HTML.
