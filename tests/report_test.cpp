@@ -308,6 +308,12 @@ TEST_F(ReportCli, BuildWritesItAndReportRegeneratesTheSameBytes) {
   ASSERT_TRUE(p.exited && p.code == 0) << p;
   EXPECT_EQ(p.out, "wrote " + (tmp / "out/rep.report.html") + "\n");
   EXPECT_EQ(Slurp(tmp / "out/rep.report.html"), html);
+  // An up-to-date build whose report is missing writes it again (same bytes).
+  fs::remove(tmp / "out/rep.report.html");
+  p = RunModelc({"build", tmp / "src", "-o", tmp / "out/rep.gguf", "--json"});
+  ASSERT_TRUE(p.exited && p.code == 0) << p;
+  EXPECT_EQ(nlohmann::json::parse(p.out)["up_to_date"], true) << p;
+  EXPECT_EQ(Slurp(tmp / "out/rep.report.html"), html);
   // Written elsewhere, beside a binary without a report, it is not the
   // binary's technical report (the audit would not find it there).
   fs::create_directories(tmp / "alone");
