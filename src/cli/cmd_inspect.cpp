@@ -42,8 +42,10 @@ int Inspect(const std::string& path, bool json) {
     for (const auto& d : manifest) {
       if (!d.is_object()) continue;
       nlohmann::json e = nlohmann::json::object();
-      for (const char* k : {"title", "author", "license", "source_url", "path", "sha256", "license_acknowledgement"})
+      for (const char* k : {"title", "author", "license", "source_url", "path", "sha256"})
         e[k] = d.contains(k) && d[k].is_string() ? d[k] : nlohmann::json("");
+      if (d.contains("license_acknowledgement") && d["license_acknowledgement"].is_string())
+        e["license_acknowledgement"] = d["license_acknowledgement"];  // only where the source has one
       for (const char* k : {"bytes", "tokens_used", "train_tokens", "val_tokens"})
         e[k] = d.contains(k) && d[k].is_number_unsigned() ? d[k] : nlohmann::json(0ull);
       clean.push_back(e);
