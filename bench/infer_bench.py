@@ -56,6 +56,7 @@ eval_batches = 1
 [[data]]
 path = "{DATA}"
 split = 0.05
+license_acknowledgement = "a throw-away benchmark model, never distributed"
 """)
     subprocess.run([modelc, "build", "--pin", src], check=True, capture_output=True)
     f32 = os.path.join(tmp, "bench-f32.gguf")
@@ -94,6 +95,7 @@ def main():
     with open(DATA, "rb") as f:
         prompt = f.read(4096)[1000:1000 + PROMPT_BYTES].decode("ascii", "replace")
     rows = []
+    load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         log("building the benchmark model (6 layers, 384 embd, context 256) and its q8_0 copy")
         models = build_model(modelc, tmp, a.steps)
@@ -137,7 +139,9 @@ def main():
         targets.append(f"{kind + ' generation, modelc 2 threads / 1 thread':58s} {'> 1.00x':9s} "
                        f"{m2 / m1:7.2f}x  {'met' if m2 > m1 else 'NOT met'}")
     table = "\n".join(lines)
+    load = f"load average (1 min) {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     print(table)
+    print(load)
     print("\n".join(targets))
     if a.quick:
         log("--quick: RESULTS.md not written")
@@ -149,7 +153,8 @@ Written by `./bench/run --inference` on {when}. Machine: {machine()}; llama.cpp:
 
 Model: gpt2 layout, 6 layers, 6 heads, 384 embd, context 256, byte vocabulary (10.8 M parameters;
 f32 file {sizes['f32'] / 2**20:.1f} MiB, q8_0 {sizes['q8_0'] / 2**20:.1f} MiB). Prompt: {PROMPT_BYTES} tokens of
-`{DATA}`; {GEN} tokens generated greedily. pp = prompt processing tokens/s (prefill up to the first
+`{DATA}`; {load} (2 cores: anything above 2 means
+other jobs shared the cores); {GEN} tokens generated greedily. pp = prompt processing tokens/s (prefill up to the first
 generated token), tg = generation tokens/s (every later token). ratio = modelc / llama.cpp (> 1: modelc
 faster). Median of {reps} interleaved repetitions; spread = (max - min) / median, worst of the row.
 llama.cpp's figures include node-llama-cpp's per-token JavaScript overhead.

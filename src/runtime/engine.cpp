@@ -11,6 +11,7 @@
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
 #include "kernels/reduce.h"
+#include "kernels/vec.h"
 #include "layers/layers.h"
 #include "layers/scalar_math.h"
 
@@ -87,19 +88,29 @@ void InferenceEngine::LinearQ8(const Packed& W, const float* x, float* out, int 
 
 void InferenceEngine::MatVec(const Packed& W, const float* x, float* out) {
   if (W.q8) return LinearQ8(W, x, out, 1);
-  const int MR = kern_.mr, NR = kern_.nr, K = W.K;
-  float* ap = apanel_.data();
-  for (int k = 0; k < K; ++k) ap[(size_t)k * MR] = x[k];
-  const int mode = W.has_bias ? 2 : 0;
-  const int nt = (!omp_in_parallel() && 2.0 * W.N * K >= (1 << 18)) ? NumThreads() : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (int q = 0; q < W.np; ++q) {
-    float tile[8 * 32];  // >= MR x NR of every kernel
-    kern_.fn(K, ap, 1, MR, W.panels.data() + (size_t)q * K * NR, tile, NR, mode,
-             W.bias.data() + (size_t)q * NR);
-    const int n = std::min(NR, W.N - q * NR);
-    std::copy(tile, tile + n, out + (size_t)q * NR);
+  const int nt = (!omp_in_parallel() && 2.0 * W.N * W.K >= (1 << 18)) ? NumThreads() : 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  MatVecPart(W, x, out, omp_get_thread_num(), omp_get_num_threads(), nullptr, nullptr);
+}
+
+void InferenceEngine::MatVecPart(const Packed& W, const float* x, float* out, int tid, int nt,
+                                 int8_t* xq, float* xd) const {
+  if (W.q8) {
+    const int np = W.q.np;
+    const int p0 = (int)((int64_t)np * tid / nt), p1 = (int)((int64_t)np * (tid + 1) / nt);
+    if (p0 == p1) return;
+    // Every thread quantizes the whole row itself (K values, no barrier).
+    QuantizeActivationQ8(x, W.K, xq, xd);
+    Q8MatVecPanels(W.q, p0, p1, xq, xd, out, q8_fn_);
+    if (W.has_bias)
+      for (int n = p0 * kQ8PanelRows; n < std::min(W.N, p1 * kQ8PanelRows); ++n)
+        out[n] = out[n] + W.bias[n];
+    return;
   }
+  const int p0 = (int)((int64_t)W.np * tid / nt), p1 = (int)((int64_t)W.np * (tid + 1) / nt);
+  if (p0 == p1) return;
+  mv_.fn(W.K, W.N, p0, p1, x, W.panels.data(), (long)W.K * mv_.nr,
+         W.has_bias ? W.bias.data() : nullptr, out);
 }
 
 void InferenceEngine::Linear(const Packed& W, const float* W_raw, const float* bias,
@@ -113,7 +124,8 @@ void InferenceEngine::Linear(const Packed& W, const float* W_raw, const float* b
 }
 
 InferenceEngine::InferenceEngine(const GptConfig& c, const float* params, const Q8Weights* q8)
-    : cfg_(c), off_(GptParamOffsets(c)), p_(params), kern_(GemmKernelForIsa(ActiveIsa())) {
+    : cfg_(c), off_(GptParamOffsets(c)), p_(params), kern_(GemmKernelForIsa(ActiveIsa())),
+      mv_(MatVecKernelForIsa(ActiveIsa())) {
   SetQ8Kernel(ActiveQ8Kernel());
   const size_t C = c.n_embd, ctx = c.context;
   const int Ci = c.n_embd;
@@ -156,7 +168,8 @@ void InferenceEngine::Reset() { pos_ = 0; }
 
 const std::vector<float>& InferenceEngine::Step(int token) {
   if (full() || token < 0 || token >= cfg_.vocab) return empty_;
-  Forward(&token, 1);
+  StepForward(token);
+  ++pos_;
   return logits_;
 }
 
@@ -286,34 +299,115 @@ void InferenceEngine::Forward(const int* tokens, int T, float* all_logits) {
 
 void InferenceEngine::StepAttentionHead(int l, int h) {
   const int C = cfg_.n_embd, hs = C / cfg_.n_head;
-  const int MR = kern_.mr, NR = kern_.nr;
+  const int NR = kern_.nr;
   const int Lk = pos_ + 1;
   const float scale = 1.0f / std::sqrt((float)hs);
-  float* ap = head_panels_.data() + (size_t)h * head_panel_size_;
   float* S = att_.data() + (size_t)h * Lk;
-  float tile[8 * 32];
-  // S[Lk] = q · K^T, panel by panel (padding keys are 0 and ignored).
+  // S[Lk] = q · K^T over the key panels (the GEMM contract: fma over hs in order).
   const float* q = qkv_.data() + h * hs;
-  for (int k = 0; k < hs; ++k) ap[(size_t)k * MR] = q[k];
   const float* kp = kp_[l].data() + (size_t)h * npk_ * hs * NR;
-  for (int p = 0; p * NR < Lk; ++p) {
-    kern_.fn(hs, ap, 1, MR, kp + (size_t)p * hs * NR, tile, NR, 0, nullptr);
-    std::copy(tile, tile + std::min(NR, Lk - p * NR), S + (size_t)p * NR);
-  }
+  mv_.fn(hs, Lk, 0, (Lk + NR - 1) / NR, q, kp, (long)hs * NR, nullptr, S);
   // attention_forward's row softmax.
   float mx = S[0] * scale;
   for (int j = 0; j < Lk; ++j) mx = std::max(mx, S[j] * scale);
   for (int j = 0; j < Lk; ++j) S[j] = Exp(S[j] * scale - mx);
   const float inv = 1.0f / RowSum(S, Lk);
   for (int j = 0; j < Lk; ++j) S[j] = S[j] * inv;
-  // y[hs] = P[Lk] · V[Lk, hs]
-  for (int j = 0; j < Lk; ++j) ap[(size_t)j * MR] = S[j];
+  // y[hs] = P[Lk] · V[Lk, hs] (fma over Lk in order)
   const float* vp = vp_[l].data() + (size_t)h * npv_ * cfg_.context * NR;
-  float* y = atty_.data() + h * hs;
-  for (int p = 0; p < npv_; ++p) {
-    kern_.fn(Lk, ap, 1, MR, vp + (size_t)p * cfg_.context * NR, tile, NR, 0, nullptr);
-    std::copy(tile, tile + std::min(NR, hs - p * NR), y + (size_t)p * NR);
+  mv_.fn(Lk, hs, 0, npv_, S, vp, (long)cfg_.context * NR, nullptr, atty_.data() + h * hs);
+}
+
+namespace {
+
+// One row of layernorm_forward (layers/layernorm.cpp), the same operations.
+void LayerNormRow(float* o, const float* x, const float* w, const float* b, int C) {
+  const float m = RowSum(x, C) / (float)C;
+  const float var = RowSqDev(x, m, C) / (float)C;
+  const float s = 1.0f / std::sqrt(var + (float)kLayerNormEps);
+  for (int c = 0; c < C; ++c) o[c] = ((x[c] - m) * s) * w[c] + b[c];
+}
+
+}  // namespace
+
+void InferenceEngine::StepForward(int token) {
+  const int nt = omp_in_parallel() ? 1 : NumThreads();
+  // Chunks over the OpenMP team (one region per product; none at 1 thread).
+  auto run = [nt](int n, auto& f) {
+    if (nt > 1 && n > 1) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+      for (int i = 0; i < n; ++i) f(i);
+    } else {
+      for (int i = 0; i < n; ++i) f(i);
+    }
+  };
+  const int C = cfg_.n_embd, NH = cfg_.n_head, hs = C / NH, NR = kern_.nr;
+  const int j = pos_;
+  const float* P = p_;
+  float* x = x_.data();
+  float* ln = ln_.data();
+  // out[N] = in[K] . W^T (+ bias) in chunks of whole panels (about 64 rows);
+  // `after(n0, n1)` runs on each chunk's rows once they are done.
+  auto product = [&](const Packed& W, const float* in, float* out, auto&& after) {
+    const float* xin = in;
+    if (W.q8) {  // the row quantized once, by this thread
+      Grow(xq_, (size_t)W.K);
+      Grow(xd_, (size_t)W.K / kQ8Block);
+      QuantizeActivationQ8(in, W.K, xq_.data(), xd_.data());
+    }
+    const int np = W.q8 ? W.q.np : W.np, width = W.q8 ? kQ8PanelRows : NR;
+    const int per = std::max(1, 64 / width), chunks = (np + per - 1) / per;
+    auto chunk = [&](int c) {
+      const int p0 = c * per, p1 = std::min(np, p0 + per);
+      const int n0 = p0 * width, n1 = std::min(W.N, p1 * width);
+      if (W.q8) {
+        Q8MatVecPanels(W.q, p0, p1, xq_.data(), xd_.data(), out, q8_fn_);
+        if (W.has_bias)
+          for (int n = n0; n < n1; ++n) out[n] = out[n] + W.bias[n];
+      } else {
+        mv_.fn(W.K, W.N, p0, p1, xin, W.panels.data(), (long)W.K * NR,
+               W.has_bias ? W.bias.data() : nullptr, out);
+      }
+      after(n0, n1);
+    };
+    run(chunks, chunk);
+  };
+  auto nothing = [](int, int) {};
+  // Embedding, as encoder_forward.
+  const float* e = P + off_.wte + (int64_t)token * C;
+  const float* pe = P + off_.wpe + (int64_t)j * C;
+  for (int c = 0; c < C; ++c) x[c] = e[c] + pe[c];
+  const float* q = qkv_.data();
+  for (int l = 0; l < cfg_.n_layer; ++l) {
+    const BlockOffsets& o = off_.blocks[l];
+    const BlockPacked& w = packed_[l];
+    LayerNormRow(ln, x, P + o.ln1w, P + o.ln1b, C);
+    product(w.qkv, ln, qkv_.data(), nothing);
+    // Per head: cache the new key/value row, then attend.
+    auto head = [&](int h) {
+      std::memcpy(kcache_[l].data() + (size_t)j * C + h * hs, q + C + h * hs, sizeof(float) * hs);
+      std::memcpy(vcache_[l].data() + (size_t)j * C + h * hs, q + 2 * C + h * hs,
+                  sizeof(float) * hs);
+      float* kd = kp_[l].data() + ((size_t)(h * npk_ + j / NR) * hs) * NR + j % NR;
+      for (int k = 0; k < hs; ++k) kd[(size_t)k * NR] = q[C + h * hs + k];
+      for (int c = 0; c < hs; ++c)
+        vp_[l][(((size_t)(h * npv_ + c / NR)) * cfg_.context + j) * NR + c % NR] =
+            q[2 * C + h * hs + c];
+      StepAttentionHead(l, h);
+    };
+    run(NH, head);
+    product(w.attproj, atty_.data(), proj_.data(), nothing);
+    for (int c = 0; c < C; ++c) x[c] = x[c] + proj_[c];  // residual_forward
+    LayerNormRow(ln, x, P + o.ln2w, P + o.ln2b, C);
+    product(w.fc, ln, fch_.data(), [&](int n0, int n1) {
+      if (n1 > n0) VecGeluForward(fchg_.data() + n0, fch_.data() + n0, n1 - n0);
+    });
+    product(w.fcproj, fchg_.data(), proj_.data(), nothing);
+    for (int c = 0; c < C; ++c) x[c] = x[c] + proj_[c];
   }
+  // Final LayerNorm and the tied LM head.
+  LayerNormRow(ln, x, P + off_.lnfw, P + off_.lnfb, C);
+  product(lm_head_, ln, logits_.data(), nothing);
 }
 
 std::unique_ptr<InferenceEngine> NewEngine(const LoadedModel& m) {

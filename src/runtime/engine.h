@@ -17,6 +17,17 @@
 // linear_forward), instead of letting Gemm re-pack the weights every token.
 // Prefill of several tokens uses linear_forward (Gemm) itself.
 //
+// Step (one token) does the element-wise work (embedding, LayerNorm,
+// residual adds, activation quantization: a few thousand flops) on the
+// calling thread, and hands the weight products, split into chunks of whole
+// output panels (kernels/matvec.h: one row over several panels at once, each
+// output element's fma chain unchanged), and attention over the cache, one
+// chunk per head, to the OpenMP team (one region per product, none at 1
+// thread; the element-wise ops no longer open regions of their own). GELU
+// runs on each fc chunk as it finishes. The
+// per-element arithmetic never depends on the split or on which thread runs
+// a chunk, so the bits do not depend on the thread count.
+//
 // Q8_0 weights (a `modelc quantize` model): each weight matrix given as raw
 // Q8_0 blocks is repacked into the int8 kernels' panel layout
 // (kernels/q8_dot.h); each activation row is quantized to Q8_0 (as llama.cpp
@@ -31,6 +42,7 @@
 #include <vector>
 
 #include "kernels/gemm_ukernels.h"
+#include "kernels/matvec.h"
 #include "kernels/q8_dot.h"
 #include "model/gpt.h"
 
@@ -112,6 +124,12 @@ class InferenceEngine {
   // Attention of the one new row (position pos_) of layer l over the packed
   // caches, head h, into atty_.
   void StepAttentionHead(int l, int h);
+  // One token at position pos_ into logits_ (does not advance pos_).
+  void StepForward(int token);
+  // Thread tid of nt's share of out[N] = x[K] · W^T (+ bias): a contiguous
+  // range of W's panels. xq, xd: the activation scratch (int8 path).
+  void MatVecPart(const Packed& W, const float* x, float* out, int tid, int nt, int8_t* xq,
+                  float* xd) const;
 
   GptConfig cfg_;
   GptOffsets off_;
@@ -122,6 +140,7 @@ class InferenceEngine {
   std::vector<float> x_, ln_, qkv_, atty_, proj_, fch_, fchg_, mean_, rstd_, att_;
   std::vector<float> logits_;
   GemmKernelInfo kern_;
+  MatVecKernelInfo mv_;  // same panel width as kern_
   struct BlockPacked {
     Packed qkv, attproj, fc, fcproj;
   };
