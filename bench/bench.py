@@ -85,6 +85,18 @@ def min_memory_bytes(c):
 # ---------------------------------------------------------------------------
 # Runners.
 
+def model_toml(name, arch, train):
+    """model.toml of a benchmark model: `arch` (n_layer, n_head, n_embd, context), `train` ([train] keys),
+    trained on the fortunes file DATA (BSD-3-Clause, so the licence check passes)."""
+    lines = [f'[model]\nname = "{name}"\nlicense = "BSD-3-Clause"\n[architecture]\nfamily = "gpt"']
+    lines += [f"{k} = {arch[k]}" for k in ("n_layer", "n_head", "n_embd", "context")]
+    lines.append("[train]")
+    lines += [f"{k} = {v}" for k, v in dict(train, seed=1, eval_every=0, eval_batches=1).items()]
+    lines.append(f'[[data]]\npath = "{DATA}"\nsplit = 0.05\ntitle = "Fortunes about computers"\n'
+                 f'author = "Ken Arnold and the fortune-mod contributors"\nlicense = "BSD-3-Clause"')
+    return "\n".join(lines) + "\n"
+
+
 def tuned_env():
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
@@ -98,30 +110,9 @@ def run_modelc(modelc, cfg, steps, threads, micro=None, np=1):
         src = os.path.join(tmp, "src")
         os.makedirs(src)
         with open(os.path.join(src, "model.toml"), "w") as f:
-            f.write(f"""[model]
-name = "bench"
-license = "BSD-3-Clause"
-[architecture]
-family = "gpt"
-n_layer = {cfg['n_layer']}
-n_head = {cfg['n_head']}
-n_embd = {cfg['n_embd']}
-context = {cfg['context']}
-[train]
-steps = {steps + 2}
-batch_size = {cfg['batch']}
-micro_batch_size = {micro or cfg['batch']}
-learning_rate = 0.001
-warmup_steps = 2
-min_lr = 0.0001
-weight_decay = 0.1
-seed = 1
-eval_every = 0
-eval_batches = 1
-[[data]]
-path = "{DATA}"
-split = 0.05
-""")
+            f.write(model_toml("bench", cfg, dict(steps=steps + 2, batch_size=cfg["batch"],
+                                                  micro_batch_size=micro or cfg["batch"], learning_rate=0.001,
+                                                  warmup_steps=2, min_lr=0.0001, weight_decay=0.1)))
         subprocess.run([modelc, "build", "--pin", src], check=True, capture_output=True)
         cmd = [modelc, "build", src, "-t", str(threads), "-q", "--json", "-o", os.path.join(tmp, "b.gguf")]
         if np > 1:

@@ -21,7 +21,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench import DATA, INFER_HEADING, log, machine, median, spread  # noqa: E402
+from bench import DATA, INFER_HEADING, log, machine, median, model_toml, spread  # noqa: E402
 
 LLAMACPP = os.path.join(ROOT, "tests", "llamacpp", "llamacpp.mjs")
 # The model: the "big" training config (10.8 M parameters, like the gpt2 GGUF of the issue),
@@ -35,29 +35,8 @@ def build_model(modelc, tmp, steps):
     src = os.path.join(tmp, "src")
     os.makedirs(src)
     with open(os.path.join(src, "model.toml"), "w") as f:
-        f.write(f"""[model]
-name = "infer-bench"
-license = "BSD-3-Clause"
-[architecture]
-family = "gpt"
-n_layer = {MODEL['n_layer']}
-n_head = {MODEL['n_head']}
-n_embd = {MODEL['n_embd']}
-context = {MODEL['context']}
-[train]
-steps = {steps}
-batch_size = 8
-micro_batch_size = 8
-learning_rate = 0.001
-warmup_steps = 2
-seed = 1
-eval_every = 0
-eval_batches = 1
-[[data]]
-path = "{DATA}"
-split = 0.05
-license_acknowledgement = "a throw-away benchmark model, never distributed"
-""")
+        f.write(model_toml("infer-bench", MODEL, dict(steps=steps, batch_size=8, micro_batch_size=8,
+                                                      learning_rate=0.001, warmup_steps=2)))
     subprocess.run([modelc, "build", "--pin", src], check=True, capture_output=True)
     f32 = os.path.join(tmp, "bench-f32.gguf")
     q8 = os.path.join(tmp, "bench-q8_0.gguf")
