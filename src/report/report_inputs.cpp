@@ -224,7 +224,7 @@ Status WriteReportForModel(const std::string& model_path, const std::string& rep
   const std::string path = report_path.empty() ? ReportPath(model_path) : report_path;
   ReportInputs in;
   MODELC_RETURN_IF_ERROR(ReportInputsFromModel(model_path, path, &in));
-  MODELC_RETURN_IF_ERROR(WriteFileAtomic(path, RenderReportHtml(in)).Wrap(path));
+  MODELC_RETURN_IF_ERROR(WriteFileAtomic(path, RenderReportHtml(in)));  // the message names path
   if (written) *written = path;
   return Status::OK();
 }

@@ -1,8 +1,16 @@
 // Atomic file output: write to "<path>.tmp.<pid>", fsync, rename over <path>,
 // fsync the directory. A crash at any point leaves either the old file or the
 // new one, never a partial file under <path>.
+//
+// Every write, fsync, close and rename is checked. A failure (disk full,
+// RLIMIT_FSIZE, I/O error, ...) removes the temp file at once and returns one
+// message that names the destination and the problem, e.g.
+//   "m.gguf: write failed: File too large (EFBIG) after 1,048,576 bytes;
+//    the earlier m.gguf is unchanged"
+// Once a write has failed, later Write() and Commit() calls return the same
+// error without touching the disk.
 #pragma once
-#include <cstdio>
+#include <cstdint>
 #include <string>
 
 #include "util/status.h"
@@ -18,18 +26,31 @@ class AtomicFile {
 
   Status Open();
   Status Write(const void* data, size_t n);
-  Status Commit();  // flush, fsync, rename, fsync dir
+  Status Commit();  // fsync, close, rename, fsync dir
   const std::string& temp_path() const { return tmp_; }
+  uint64_t bytes_written() const { return written_; }
 
  private:
+  // Closes and removes the temp file; the error for `what` failing with `err`.
+  Status Fail(const std::string& what, int err);
+  void Discard();
+
   std::string path_, tmp_;
-  FILE* f_ = nullptr;
+  int fd_ = -1;
+  bool existed_ = false;  // a file was at path_ when Open() ran
   bool committed_ = false;
+  uint64_t written_ = 0;
+  Status error_;  // the first failure, returned again by later calls
 };
 
 // Convenience: atomically replace `path` with `contents`.
 Status WriteFileAtomic(const std::string& path, const std::string& contents);
 // Reads a whole file.
 Status ReadFile(const std::string& path, std::string* out);
+
+// "1,048,576"
+std::string GroupDigits(uint64_t n);
+// "File too large (EFBIG)"
+std::string ErrnoText(int err);
 
 }  // namespace modelc
