@@ -1,5 +1,7 @@
 // modelc build DIR [-o OUT] [--threads N] [--pin] [--force] [--build-dir D]
-//              [--checkpoint-every N] [--keep-checkpoints] [--json]
+//              [--checkpoint-every N] [--keep-checkpoints] [--no-wait]
+//              [--max-memory SIZE|none] [--json]
+#include <signal.h>
 #include <unistd.h>
 
 #include <sys/resource.h>
@@ -10,6 +12,8 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "compile/build.h"
+#include "compile/interrupt.h"
+#include "compile/memory_estimate.h"
 #include "dist/comm.h"
 #include "source/recipe.h"
 
@@ -24,6 +28,8 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     bool pin = false;
     bool quiet = false;
     bool json = false;
+    std::string max_memory;
+    bool no_wait = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("DIR", o->b.dir, "Model source folder (holds model.toml)")->required();
@@ -42,6 +48,11 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--keep-checkpoints", o->b.keep_checkpoints,
                 "Keep the build folder with the checkpoint of every hash-chain link after success "
                 "(for `modelc checkpoint export` and `modelc verify --segment`)");
+  cmd->add_flag("--no-wait", o->no_wait,
+                "Fail at once (naming its pid) when another build holds the build folder, instead of waiting");
+  cmd->add_option("--max-memory", o->max_memory,
+                  "Memory the build may use, e.g. 8G or 512M (default: what the machine has available); "
+                  "none skips the check");
   cmd->add_flag("--json", o->json,
                 "Print the summary as one JSON object on stdout (progress still goes to stderr)");
   cmd->callback([o, exit_code] {
@@ -55,6 +66,15 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       }
       std::printf("%s", report.empty() ? "all data hashes already pinned\n" : report.c_str());
       return;
+    }
+    o->b.wait_for_lock = !o->no_wait;
+    if (!o->max_memory.empty()) {
+      Status ms = ParseMemorySize(o->max_memory, &o->b.max_memory);
+      if (!ms.ok()) {
+        PrintError(ms.message());
+        *exit_code = 1;
+        return;
+      }
     }
     ProgressPrinter printer(stderr, ::isatty(2));
     BuildCallbacks cb;  // BuildModel calls these on rank 0 only
@@ -74,9 +94,33 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     };
     cb.note = [&](const std::string& n) { std::fprintf(stderr, "modelc: %s\n", n.c_str()); };
     BuildSummary s;
-    Comm& comm = Comm::World();
+    Comm& comm = Comm::World();  // MPI starts here, before the handlers go in
+    // Ctrl-C / SIGTERM: a flag the trainer reads between steps.
+    InstallInterruptHandlers();
+    cb.stop_requested = [] { return InterruptSignal() != 0; };
     Status st = BuildModel(o->b, cb, &s);
     printer.Finish();
+    if (st.ok() && s.interrupted) {
+      const int sig = InterruptSignal() != 0 ? InterruptSignal() : SIGINT;
+      *exit_code = 128 + sig;
+      if (!comm.root()) return;
+      std::string line;
+      if (s.interrupted_waiting) {
+        line = "interrupted while waiting for " + s.build_dir + "; nothing was built";
+      } else {
+        line = "interrupted at step " + std::to_string(s.interrupted_step);
+        if (!s.checkpoint_error.empty())
+          line += " (saving a checkpoint failed: " + s.checkpoint_error + "; " +
+                  (s.checkpoint_step >= 0 ? "newest checkpoint at step " + std::to_string(s.checkpoint_step)
+                                          : std::string("no checkpoint")) + ")";
+        else if (s.checkpoint_step != s.interrupted_step)
+          line += s.checkpoint_step >= 0 ? " (checkpoint at step " + std::to_string(s.checkpoint_step) + ")"
+                                         : " (no checkpoint)";
+        line += "; run the same command to resume";
+      }
+      std::fprintf(stderr, "modelc: %s\n", line.c_str());
+      return;
+    }
     if (!st.ok()) {
       if (comm.size() > 1) {
         // The other ranks may be waiting in a collective: stop the whole job.
@@ -122,6 +166,7 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       j["tokens_per_s"] = s.tokens_per_s;
       j["steady_tokens_per_s"] = s.steady_tokens_per_s;
       j["peak_rss_mb"] = peak_rss_mb;
+      j["memory_estimate_mb"] = (double)s.memory_estimate / (1024.0 * 1024.0);
       std::printf("%s\n", j.dump(2).c_str());
       return;
     }
@@ -133,7 +178,8 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     std::printf("  wall time    %.1f s (%.0f tokens/s; steady state %.0f tokens/s on %d threads%s)\n",
                 s.wall_s, s.tokens_per_s, s.steady_tokens_per_s, s.threads,
                 s.ranks > 1 ? (" x " + std::to_string(s.ranks) + " processes").c_str() : "");
-    std::printf("  peak memory  %.0f MiB\n", peak_rss_mb);
+    std::printf("  peak memory  %.0f MiB (estimated %.0f MiB)\n", peak_rss_mb,
+                (double)s.memory_estimate / (1024.0 * 1024.0));
     std::printf("  output       %s\n", s.output.c_str());
     std::printf("  sha256       %s\n", s.sha256.c_str());
     std::printf("  provenance   %s\n", s.statement.c_str());

@@ -9,6 +9,7 @@
 #include "binary/gguf.h"
 #include "binary/model_file.h"
 #include "compile/base_model.h"
+#include "compile/build_lock.h"
 #include "compile/checkpoint.h"
 #include "dist/comm.h"
 #include "util/atomic_file.h"
@@ -91,6 +92,12 @@ int DefaultThreads() {
   return std::max(1, omp_get_num_procs() / local);
 }
 
+// Processes of this build on this machine (mpirun's local size).
+int LocalProcesses() {
+  if (const char* e = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) return std::max(1, std::atoi(e));
+  return 1;
+}
+
 }  // namespace
 
 Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary* out) {
@@ -114,13 +121,12 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   // writes files (output, checkpoints) and tells the others what it found.
   Comm& comm = Comm::World();
   const bool root = comm.root();
-  std::string flag = root && !o.force && UpToDate(output, source_hash) ? "1" : "";
-  comm.Broadcast(&flag);
-  if (!flag.empty()) {
+  // Up to date: the statement and report are written if missing (a build
+  // killed between the binary and them).
+  auto finish_up_to_date = [&]() -> Status {
     s.up_to_date = true;
     if (root) {
       MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));
-      // A build killed between the binary and its statement: write it now.
       std::error_code ec;
       s.statement = StatementPath(output);
       if (!fs::exists(s.statement, ec)) MODELC_RETURN_IF_ERROR(WriteStatementForModel(output, &s.statement));
@@ -129,12 +135,10 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
     }
     *out = s;
     return Status::OK();
-  }
-  Dataset d;
-  MODELC_RETURN_IF_ERROR(LoadDataset(r, &d));
-  std::vector<float> base_params;  // fine-tuning: the start weights (every rank reads the base)
-  if (r.base) MODELC_RETURN_IF_ERROR(LoadBaseWeights(r, d, &base_params));
-  SetNumThreads(o.threads > 0 ? o.threads : DefaultThreads());
+  };
+  std::string flag = root && !o.force && UpToDate(output, source_hash) ? "1" : "";
+  comm.Broadcast(&flag);
+  if (!flag.empty()) return finish_up_to_date();
   // Fail before training, not after, when the output cannot be written.
   if (root) {
     std::error_code ec;
@@ -150,21 +154,86 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   const std::string build_dir = o.build_dir.empty() ? DefaultBuildDir(output) : o.build_dir;
   s.build_dir = build_dir;
 
+  // Rank 0 locks the build folder (compile/build_lock.h), waiting while
+  // another build of the same output holds it; that build may have written
+  // the output meanwhile, so look again. Released (and the folder removed if
+  // empty) on every way out of this function.
+  BuildLock lock;
+  struct Unlock {
+    BuildLock* lock;
+    std::string dir;
+    ~Unlock() {
+      if (!lock->held()) return;
+      lock->Release();
+      std::error_code ec;
+      std::filesystem::remove(dir, ec);  // only when empty
+    }
+  } unlock{&lock, build_dir};
+  std::string state;  // rank 0's findings: "i" interrupted while waiting, "u" up to date, "r" checkpoints
+  if (root) {
+    BuildLock::Wait w;
+    w.wait = o.wait_for_lock;
+    w.on_wait = [&](const std::string& pid) {
+      if (cb.note) cb.note("waiting for " + build_dir + ": another build (pid " + pid + ") holds it");
+    };
+    w.interrupted = cb.stop_requested;
+    bool interrupted = false;
+    MODELC_RETURN_IF_ERROR(lock.Acquire(build_dir, w, &interrupted));
+    if (interrupted)
+      state = "i";
+    else if (!o.force && UpToDate(output, source_hash))
+      state = "u";
+    else if (!ListCheckpoints(build_dir).empty())
+      state = "r";
+  }
+  comm.Broadcast(&state);
+  if (state == "i") {
+    s.interrupted = s.interrupted_waiting = true;
+    *out = s;
+    return Status::OK();
+  }
+  if (state == "u") return finish_up_to_date();
+
+  // Refuse before allocating anything big when the build will not fit.
+  const int threads = o.threads > 0 ? o.threads : DefaultThreads();
+  MemoryShape shape;
+  shape.data_bytes = RecipeDataBytes(r);
+  shape.threads = threads;
+  shape.ranks = comm.size();
+  shape.resuming = state == "r";
+  const MemoryEstimate estimate = EstimateBuildMemory(r, shape);
+  s.memory_estimate = estimate.total();
+  if (o.max_memory != kNoMemoryCheck) {
+    uint64_t limit = o.max_memory;
+    std::string what;
+    const bool from_flag = limit != 0;
+    if (!from_flag && !AvailableMemory(&limit, &what)) limit = 0;  // unknown: no check
+    MODELC_RETURN_IF_ERROR(
+        CheckBuildMemory(r, estimate, limit, from_flag, what, from_flag ? 1 : LocalProcesses()));
+  }
+
+  Dataset d;
+  MODELC_RETURN_IF_ERROR(LoadDataset(r, &d));
+  std::vector<float> base_params;  // fine-tuning: the start weights (every rank reads the base)
+  if (r.base) MODELC_RETURN_IF_ERROR(LoadBaseWeights(r, d, &base_params));
+  SetNumThreads(threads);
+
   // Resume from the newest good checkpoint of this source, if any (rank 0
-  // finds it and sends its bytes to the others, so only rank 0 needs the
-  // build folder; any rank count can resume any checkpoint).
+  // finds it and, under MPI, sends its bytes to the others, so only rank 0
+  // needs the build folder; any rank count can resume any checkpoint).
   TrainState resume;
   std::string resume_path, resume_bytes;
   std::vector<std::string> notes;
   const size_t P = GptParamCount(ConfigFromRecipe(r));
-  if (root && FindResumePoint(build_dir, source_hash, P, &resume, &resume_path, &notes))
-    MODELC_RETURN_IF_ERROR(ReadFile(resume_path, &resume_bytes));
+  const bool found = root && FindResumePoint(build_dir, source_hash, P, &resume, &resume_path, &notes);
+  if (found && comm.size() > 1) MODELC_RETURN_IF_ERROR(ReadFile(resume_path, &resume_bytes));
   comm.Broadcast(&resume_bytes);
-  const bool resuming = !resume_bytes.empty();
+  const bool resuming = root ? found : !resume_bytes.empty();
   if (resuming && !root) {
     std::string src;
     MODELC_RETURN_IF_ERROR(ParseCheckpoint(resume_bytes, "checkpoint from rank 0", &resume, &src));
   }
+  std::string().swap(resume_bytes);  // the parsed state is all that is needed now
   if (cb.note && root) {
     for (const std::string& n : notes) cb.note(n);
     if (resuming)
@@ -174,7 +243,8 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
 
   TrainControl control;
   control.comm = &comm;
-  control.resume = resuming ? &resume : nullptr;
+  control.resume_take = resuming ? &resume : nullptr;
+  control.stop_requested = cb.stop_requested;
   control.initial_params = r.base ? &base_params : nullptr;
   control.checkpoint_every = o.checkpoint_every;
   control.on_checkpoint = [&](const TrainState& st) -> Status {
@@ -188,6 +258,14 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   };
   TrainResult t;
   MODELC_RETURN_IF_ERROR(Train(r, d, root ? cb.progress : ProgressFn(), control, &t));
+  if (t.stopped) {  // Ctrl-C: the state is in the build folder, no output
+    s.interrupted = true;
+    s.interrupted_step = t.steps;
+    s.checkpoint_step = t.saved_step;
+    s.checkpoint_error = t.save_error;
+    *out = s;
+    return Status::OK();
+  }
   if (root) {
     BaseModelRecord base;
     if (r.base) base = MakeBaseRecord(r, base_credits);

@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 
+#include "compile/memory_estimate.h"
 #include "compile/trainer.h"
 #include "util/status.h"
 
@@ -17,6 +18,12 @@ struct BuildOptions {
   std::string build_dir;
   int64_t checkpoint_every = 0;   // extra checkpoints every N steps (0: hash-chain links only)
   bool keep_checkpoints = false;  // keep the build folder (all link checkpoints) after success
+  // Another build holds the build folder's lock (compile/build_lock.h):
+  // wait for it (true) or fail at once naming its pid (--no-wait).
+  bool wait_for_lock = true;
+  // Memory limit for the estimate check (compile/memory_estimate.h):
+  // 0 = what the machine has; kNoMemoryCheck = no check (--max-memory none).
+  uint64_t max_memory = 0;
 };
 
 struct BuildSummary {
@@ -35,6 +42,13 @@ struct BuildSummary {
   int64_t resumed_from = 0;   // step the build resumed from (0: from the start)
   std::string build_dir;
   int ranks = 1;              // MPI processes (1 without mpirun)
+  uint64_t memory_estimate = 0;  // estimated peak bytes per process (compile/memory_estimate.h)
+  // Stopped by callbacks.stop_requested (Ctrl-C): no output was written.
+  bool interrupted = false;
+  bool interrupted_waiting = false;  // while waiting for the build folder's lock
+  int64_t interrupted_step = 0;      // completed steps when it stopped
+  int64_t checkpoint_step = -1;      // step of the newest checkpoint in the build folder (-1: none)
+  std::string checkpoint_error;      // saving the checkpoint at the stop failed: why
 };
 
 // Build events for the user interface.
@@ -44,6 +58,10 @@ struct BuildCallbacks {
   ProgressFn progress;
   // Notes such as "resuming from step 400" or "skipping a corrupt checkpoint".
   std::function<void(const std::string&)> note;
+  // Polled between training steps (and while waiting for the lock): true
+  // stops the build after saving a checkpoint; BuildModel then returns OK
+  // with summary.interrupted (compile/interrupt.h wires this to Ctrl-C).
+  std::function<bool()> stop_requested;
 };
 
 // "<output without .gguf>.build"

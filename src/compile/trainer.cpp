@@ -155,12 +155,16 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
   MODELC_RETURN_IF_ERROR(SetFpEnvOnAllThreads());
 
   TrainState st;
-  if (control.resume) {
-    st = *control.resume;
+  if (control.resume || control.resume_take) {
+    if (control.resume_take)
+      st = std::move(*control.resume_take);
+    else
+      st = *control.resume;
     if (st.params.size() != P || st.m.size() != P || st.v.size() != P ||
         st.tokens_per_source.size() != d.sources.size() || st.step < 0 || st.step > tc.steps)
       return Status::Error("checkpoint does not fit this model source");
     res.resumed_from = st.step;
+    res.saved_step = st.step;
   } else {
     if (control.initial_params) {
       if (control.initial_params->size() != P) return Status::Error("base model weights do not fit this model source");
@@ -172,7 +176,10 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
     st.v.assign(P, 0.0f);
     st.tokens_per_source.assign(d.sources.size(), 0);
     AddChainLink(source_hash, &st);
-    if (control.on_checkpoint) MODELC_RETURN_IF_ERROR(control.on_checkpoint(st));
+    if (control.on_checkpoint) {
+      MODELC_RETURN_IF_ERROR(control.on_checkpoint(st));
+      res.saved_step = st.step;
+    }
   }
   const int64_t last = control.stop_after >= 0 ? std::min(control.stop_after, tc.steps) : tc.steps;
   std::vector<float> grads(P);
@@ -188,8 +195,21 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
   ExactSum gsum;
   const float loss_scale = 1.0f / (float)((int64_t)tc.batch_size * Tn);
   const int64_t first = st.step;
+  // Whether any rank was asked to stop (collective: every rank calls it at
+  // the same points, so all get the same answer).
+  auto stop_now = [&]() {
+    if (!control.stop_requested) return false;
+    uint64_t stop = control.stop_requested() ? 1 : 0;
+    if (comm) comm->SumU64(&stop, 1);
+    return stop != 0;
+  };
+  bool stopped = false;
 
   for (int64_t step = st.step; step < last; ++step) {
+    if (stop_now()) {
+      stopped = true;
+      break;
+    }
     const auto ts = std::chrono::steady_clock::now();
     MODELC_RETURN_IF_ERROR(CheckFpEnvOnAllThreads());
     // Micro-batch u of this step runs on rank u % ranks. Each one's gradient
@@ -253,11 +273,24 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
     const bool link = IsChainStep(tc, st.step);
     if (link) AddChainLink(source_hash, &st);
     if (control.on_checkpoint &&
-        (link || (control.checkpoint_every > 0 && st.step % control.checkpoint_every == 0)))
+        (link || (control.checkpoint_every > 0 && st.step % control.checkpoint_every == 0))) {
       MODELC_RETURN_IF_ERROR(control.on_checkpoint(st));
+      res.saved_step = st.step;
+    }
     info.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     info.tokens_per_s = (double)(step + 1 - first) * tc.batch_size * Tn / info.elapsed_s;
     if (progress) progress(info);
+  }
+  if (!stopped) stopped = stop_now();  // a signal during the last step
+  if (stopped) {
+    res.stopped = true;
+    if (control.on_checkpoint && res.saved_step != st.step) {
+      const Status cs = control.on_checkpoint(st);
+      if (cs.ok())
+        res.saved_step = st.step;
+      else
+        res.save_error = cs.message();
+    }
   }
   res.steps = st.step;
   res.tokens_seen = st.step * tc.batch_size * (int64_t)Tn;

@@ -57,6 +57,13 @@ struct TrainResult {
   // Hash-chain links recorded over the whole run (including resumed parts).
   std::vector<ChainLink> chain;
   int64_t resumed_from = 0;  // step the run resumed from (0: from the start)
+  // control.stop_requested ended the run after `steps` completed steps.
+  bool stopped = false;
+  // Step of the newest state handed to on_checkpoint in this run, or the
+  // step resumed from (-1: none).
+  int64_t saved_step = -1;
+  // When stopped: why saving the state at the stop failed ("" if it did not).
+  std::string save_error;
 };
 
 // Tokens per second over the steady-state steps: the median step time of
@@ -92,6 +99,9 @@ struct TrainControl {
   // Start from this state instead of step 0 (a checkpoint of the same
   // source). The run continues exactly as if it had never stopped.
   const TrainState* resume = nullptr;
+  // Like resume, but Train moves the state out of *resume_take (no second
+  // copy of the weights and moments in memory). Takes precedence over resume.
+  TrainState* resume_take = nullptr;
   // Fine-tuning ([base]): a fresh run (no resume) starts from these weights
   // (the base model's, GptParamSpecs layout) instead of InitParams; the
   // optimizer state starts at zero either way.
@@ -108,6 +118,13 @@ struct TrainControl {
   // with the same arguments; micro-batches are split over the ranks and the
   // result is the same bits for any group size.
   Comm* comm = nullptr;
+  // Asked before every step and once after the last: true stops the run
+  // after the steps completed so far. The state at the stop is handed to
+  // on_checkpoint (unless it was just saved) and Train returns OK with
+  // out->stopped. With a comm group the ranks agree by one 8-byte allreduce
+  // per step (stop if any rank asks), so they all stop after the same step
+  // and none waits in a collective the others have left.
+  std::function<bool()> stop_requested;
 };
 
 // Trains per the recipe. On success *out holds the final state (or the state
