@@ -1,4 +1,5 @@
 // modelc serve MODEL.gguf [--host H] [--port P] [--api-key KEY] [--parallel N] [--threads T] [--json]
+//              [--timeout-read S] [--timeout-write S] [--timeout-idle S] [--max-connections N]
 #include <pthread.h>
 #include <signal.h>
 
@@ -104,6 +105,19 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("-t,--threads", o->s.threads,
                   "Kernel threads per decoding request (total: parallel x threads)")
       ->check(CLI::Range(1, 1024));
+  cmd->add_option("--timeout-read", o->s.timeout_read_s,
+                  "Seconds a client has to send a whole request once it starts; slower ones get 408 (default 10)")
+      ->check(CLI::Range(1, 3600));
+  cmd->add_option("--timeout-write", o->s.timeout_write_s,
+                  "Seconds a client may take no data before it is dropped and its slot freed (default 10)")
+      ->check(CLI::Range(1, 3600));
+  cmd->add_option("--timeout-idle", o->s.timeout_idle_s,
+                  "Seconds an open connection may wait without a request before it is closed (default 5)")
+      ->check(CLI::Range(1, 3600));
+  cmd->add_option("--max-connections", o->s.max_connections,
+                  "Connections served at once, one thread each (idle ones too); more wait in a queue "
+                  "(default 512)")
+      ->check(CLI::Range(1, 65536));
   cmd->add_flag("--json", o->json, "Print the start-up line (url, port, model) as JSON");
   cmd->add_flag("-q,--quiet", o->quiet, "No per-request log lines on stderr");
   // Test hook: sleep this long before each token (simulates a slow machine,

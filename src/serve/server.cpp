@@ -1,14 +1,21 @@
 #include "serve/server.h"
 
 #include <omp.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <deque>
+#include <map>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include <httplib.h>
 
@@ -81,6 +88,192 @@ const char* AllowedMethod(const std::string& path) {
   return nullptr;
 }
 
+// The connection a worker thread is serving (set by HttpServer).
+thread_local int t_conn_sock = -1;
+
+// Deadlines for receiving requests. httplib's read timeout bounds each read,
+// not the whole request, so a client sending a byte a second would hold its
+// connection thread for hours. A request armed here that has not reached its
+// handler by its deadline gets 408 and its socket is shut down (the worker's
+// pending read then ends and httplib closes the connection).
+class RequestDeadlines {
+ public:
+  RequestDeadlines() : watcher_([this] { Watch(); }) {}
+  ~RequestDeadlines() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    watcher_.join();
+  }
+  void SetResponse(std::string r) { response_ = std::move(r); }
+  void Arm(int sock, std::chrono::steady_clock::time_point when) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      armed_[sock] = when;
+    }
+    cv_.notify_all();
+  }
+  void Disarm(int sock) {
+    std::lock_guard<std::mutex> lk(mu_);
+    armed_.erase(sock);
+  }
+  uint64_t fired() const { return fired_.load(std::memory_order_relaxed); }
+
+ private:
+  void Watch() {
+    std::unique_lock<std::mutex> lk(mu_);
+    while (!stop_) {
+      auto next = std::chrono::steady_clock::time_point::max();
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = armed_.begin(); it != armed_.end();) {
+        if (it->second <= now) {
+          // Under the lock: the worker closes the socket only after Disarm.
+          (void)!::send(it->first, response_.data(), response_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+          ::shutdown(it->first, SHUT_RDWR);
+          fired_.fetch_add(1, std::memory_order_relaxed);
+          it = armed_.erase(it);
+        } else {
+          next = std::min(next, it->second);
+          ++it;
+        }
+      }
+      if (next == std::chrono::steady_clock::time_point::max())
+        cv_.wait(lk);
+      else
+        cv_.wait_until(lk, next);
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<int, std::chrono::steady_clock::time_point> armed_;
+  std::string response_;
+  std::atomic<uint64_t> fired_{0};
+  bool stop_ = false;
+  std::thread watcher_;
+};
+
+// httplib's task queue, with threads started on demand: every connection,
+// idle ones included, holds a thread while it is open, so a fixed pool of N
+// lets N idle connections stall everyone else until they time out. Threads
+// are started while fewer than `max` run and none is free, and end after a
+// minute without work; beyond `max` connections wait in FIFO order.
+class ConnectionPool : public httplib::TaskQueue {
+ public:
+  explicit ConnectionPool(size_t max) : max_(std::max<size_t>(1, max)) {}
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    jobs_.push_back(std::move(fn));
+    if (jobs_.size() > idle_ && threads_ < max_) {
+      ++threads_;
+      std::thread([this] { Work(); }).detach();
+    } else {
+      cv_.notify_one();
+    }
+  }
+  void shutdown() override {
+    std::unique_lock<std::mutex> lk(mu_);
+    shutdown_ = true;
+    cv_.notify_all();
+    done_.wait(lk, [&] { return threads_ == 0; });
+  }
+
+ private:
+  void Work() {
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      ++idle_;
+      const bool got = cv_.wait_for(lk, std::chrono::seconds(60), [&] { return !jobs_.empty() || shutdown_; });
+      --idle_;
+      if (jobs_.empty() && (shutdown_ || !got)) break;
+      if (jobs_.empty()) continue;
+      std::function<void()> fn = std::move(jobs_.front());
+      jobs_.pop_front();
+      lk.unlock();
+      fn();
+      fn = nullptr;
+      lk.lock();
+    }
+    --threads_;
+    done_.notify_all();  // under the lock: the pool outlives this call
+  }
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_;
+  std::deque<std::function<void()>> jobs_;
+  size_t threads_ = 0, idle_ = 0;
+  bool shutdown_ = false;
+};
+
+// httplib::Server with httplib's own keep-alive loop re-done around its
+// request processing (process_request), to add what 0.11 lacks: a deadline
+// for the whole request (RequestDeadlines) and an idle wait that sleeps in
+// poll() instead of waking every 10 ms per connection.
+class HttpServer : public httplib::Server {
+ public:
+  RequestDeadlines deadlines;
+  std::chrono::seconds request_timeout{10}, idle_timeout{5};
+  std::atomic<int> open_connections{0};
+
+  // httplib 0.11 listens with a backlog of 5: a burst of connections (200
+  // clients opening at once) overflows it, and the kernel's SYN retries then
+  // delay connections by seconds. A second listen() raises the backlog.
+  void RaiseBacklog() {
+    if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, SOMAXCONN);
+  }
+
+ private:
+  // Waits until `sock` has data (true), or is closed, idle too long, or the
+  // server stops (false).
+  bool WaitForRequest(int sock) {
+    const auto until = std::chrono::steady_clock::now() + idle_timeout;
+    while (svr_sock_ != INVALID_SOCKET) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd pfd{sock, POLLIN, 0};
+      const int r = ::poll(&pfd, 1, (int)std::min<int64_t>(left.count(), 200));  // slices: notice stop()
+      if (r < 0 && errno != EINTR) return false;
+      if (r > 0) return (pfd.revents & POLLIN) != 0;
+    }
+    return false;
+  }
+
+  bool process_and_close_socket(socket_t sock) override {
+    open_connections.fetch_add(1, std::memory_order_relaxed);
+    t_conn_sock = sock;
+    // A fixed send buffer (the kernel doubles it to 256 KiB) instead of
+    // autotuning up to 4 MiB: plenty for a token stream, it bounds what a
+    // client that stops reading pins, and the write timeout then notices
+    // the stall after that much output instead of megabytes later.
+    const int sndbuf = 128 << 10;
+    ::setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    bool ret = false;
+    for (size_t count = keep_alive_max_count_; count > 0; --count) {
+      if (!WaitForRequest(sock)) break;
+      deadlines.Arm(sock, std::chrono::steady_clock::now() + request_timeout);
+      const bool close_connection = count == 1;
+      bool connection_closed = false;
+      ret = httplib::detail::process_client_socket(
+          sock, read_timeout_sec_, read_timeout_usec_, write_timeout_sec_, write_timeout_usec_,
+          [&](httplib::Stream& strm) { return process_request(strm, close_connection, connection_closed, nullptr); });
+      deadlines.Disarm(sock);
+      if (!ret || connection_closed) break;
+    }
+    t_conn_sock = -1;
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    open_connections.fetch_sub(1, std::memory_order_relaxed);
+    return ret;
+  }
+};
+
+// The request has reached its handler: its deadline no longer applies (a
+// stream may then run as long as the client keeps reading it).
+void RequestReceived(HttpServer& http) {
+  if (t_conn_sock >= 0) http.deadlines.Disarm(t_conn_sock);
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -89,7 +282,7 @@ struct Server::Impl {
   Tokenizer tok;
   ModelInfo info;
   std::unique_ptr<SlotPool> slots;
-  httplib::Server http;
+  HttpServer http;
   std::atomic<uint64_t> requests{0};
 
   bool Authorized(const Request& req) const {
@@ -100,7 +293,12 @@ struct Server::Impl {
 
   httplib::Server::HandlerResponse PreRoute(const Request& req, Response& res) {
     requests.fetch_add(1, std::memory_order_relaxed);
+    // Requests without a body are complete once routed; ones with a body
+    // are disarmed by their handler, after httplib has read the body.
+    if (req.get_header_value("Content-Length").empty() && !req.has_header("Transfer-Encoding"))
+      RequestReceived(http);
     if (!opt.api_key.empty() && req.path.rfind("/v1/", 0) == 0 && !Authorized(req)) {
+      RequestReceived(http);
       res.set_header("WWW-Authenticate", "Bearer");
       const bool missing = req.get_header_value("Authorization").empty();
       SendError(res, MakeError(401,
@@ -112,6 +310,7 @@ struct Server::Impl {
     }
     const char* allowed = AllowedMethod(req.path);
     if (allowed && req.method != allowed && !(req.method == "HEAD" && std::string(allowed) == "GET")) {
+      RequestReceived(http);
       res.set_header("Allow", allowed);
       SendError(res, MakeError(405, "Method " + req.method + " is not allowed for " + req.path +
                                         "; use " + allowed + ".",
@@ -122,6 +321,7 @@ struct Server::Impl {
   }
 
   httplib::Server::HandlerResponse OnError(const Request& req, Response& res) {
+    RequestReceived(http);
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     ApiError e;
     e.status = res.status;
@@ -139,15 +339,19 @@ struct Server::Impl {
   }
 
   void Health(Response& res) {
+    RequestReceived(http);
     const SlotPool::Stats s = slots->stats();
     SendJson(res, 200,
              {{"status", "ok"},
               {"model", info.id},
               {"slots", {{"total", s.total}, {"busy", s.busy}, {"queued", s.queued}}},
-              {"completions_started", s.served}});
+              {"completions_started", s.served},
+              {"connections",
+               {{"open", http.open_connections.load()}, {"request_timeouts", http.deadlines.fired()}}}});
   }
 
   void Models(const Request& req, Response& res) {
+    RequestReceived(http);
     if (req.path == "/v1/models") return SendJson(res, 200, ModelListJson(info));
     const std::string id = req.path.substr(std::string("/v1/models/").size());
     if (id != info.id) {
@@ -177,6 +381,7 @@ struct Server::Impl {
   }
 
   void Completion(const Request& req, Response& res, bool chat) {
+    RequestReceived(http);
     auto r = std::make_shared<CompletionRequest>();
     ApiError err;
     if (!ParseCompletionRequest(req.body, chat, info, r.get(), &err)) return SendError(res, err);
@@ -260,11 +465,24 @@ Status Server::Create(const std::string& model_path, const ServeOptions& o,
   impl->slots = std::make_unique<SlotPool>(std::move(engines));
 
   Impl* p = impl.get();
-  httplib::Server& s = p->http;
-  // Every connection (waiting ones too) needs an HTTP thread: the slots,
-  // plus room for a queue and health checks.
-  const size_t http_threads = (size_t)std::max(64, 4 * std::max(1, o.parallel));
-  s.new_task_queue = [http_threads] { return new httplib::ThreadPool(http_threads); };
+  HttpServer& s = p->http;
+  // Timeouts (docs/serve.md): see ServeOptions and HttpServer.
+  const size_t max_connections = (size_t)std::max(o.max_connections, 2 * std::max(1, o.parallel));
+  s.new_task_queue = [max_connections] { return new ConnectionPool(max_connections); };
+  s.request_timeout = std::chrono::seconds(std::max(1, o.timeout_read_s));
+  s.idle_timeout = std::chrono::seconds(std::max(1, o.timeout_idle_s));
+  s.set_read_timeout(std::max(1, o.timeout_read_s));
+  s.set_write_timeout(std::max(1, o.timeout_write_s));
+  s.set_keep_alive_timeout(std::max(1, o.timeout_idle_s));  // unused by HttpServer's loop; kept consistent
+  s.set_keep_alive_max_count(100);
+  {
+    ApiError e = MakeError(408, "The request did not arrive within " + std::to_string(std::max(1, o.timeout_read_s)) +
+                                    " s (--timeout-read).",
+                           "request_timeout");
+    const std::string body = Dump(ErrorJson(e));
+    s.deadlines.SetResponse("HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  }
   s.set_payload_max_length(kMaxBodyBytes);
   // httplib's default sets SO_REUSEPORT, which lets a second server bind the
   // same port and silently share its connections. SO_REUSEADDR only allows a
@@ -313,12 +531,14 @@ Status Server::Bind(int* port) {
     const int p = impl_->http.bind_to_any_port(o.host);
     if (p < 0) return Status::Error("cannot listen on " + o.host + " (any port)");
     *port = p;
+    impl_->http.RaiseBacklog();
     return Status::OK();
   }
   if (!impl_->http.bind_to_port(o.host, o.port))
     return Status::Error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
                          " (in use, or not an address of this machine?)");
   *port = o.port;
+  impl_->http.RaiseBacklog();
   return Status::OK();
 }
 
