@@ -1,6 +1,7 @@
 // modelc audit: every component decision of the OSAID 1.0 and the MOF
 // (table-driven over AuditFacts), the class / verdict logic, and end to end
 // on a real build with --source, --checkpoints and --verified-rebuild.
+#include <cctype>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -205,7 +206,16 @@ const Case kCases[] = {
      "MOF", "Data preprocessing code", Presence::kPresent, "the bpe tokenizer", 1, true},
 };
 
-INSTANTIATE_TEST_SUITE_P(Table, AuditDecision, ::testing::ValuesIn(kCases));
+// Test names from the case's description ("no paper" -> No_paper_17): ctest
+// lists them readably.
+INSTANTIATE_TEST_SUITE_P(Table, AuditDecision, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           std::string n;
+                           for (const char* c = info.param.what; *c; ++c)
+                             n += std::isalnum(static_cast<unsigned char>(*c)) ? *c : '_';
+                           if (!n.empty()) n[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(n[0])));
+                           return n + "_" + std::to_string(info.index);
+                         });
 
 TEST(Audit, MissingForNextClassListsRequiredComponentsOnly) {
   AuditFacts f = Full();

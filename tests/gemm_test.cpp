@@ -94,7 +94,16 @@ std::vector<Case> Cases() {
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest, ::testing::ValuesIn(Cases()));
+// Test names such as M7_N13_K5_TN_Bias (T: transposed operand).
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest, ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           const Case& c = info.param;
+                           const char* init = c.init == GemmInit::kZero         ? "Zero"
+                                              : c.init == GemmInit::kAccumulate ? "Accumulate"
+                                                                                : "Bias";
+                           return "M" + std::to_string(c.M) + "_N" + std::to_string(c.N) + "_K" +
+                                  std::to_string(c.K) + "_" + (c.ta ? "T" : "N") + (c.tb ? "T" : "N") + "_" + init;
+                         });
 
 }  // namespace
 }  // namespace modelc
