@@ -112,8 +112,9 @@ TEST_F(DatasetTest, TooFewValidationTokens) {
   Dataset ds;
   Status st = Load({{"t.txt", "\"train\""}, {"v.txt", "\"val\""}}, 8, &r, &ds);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("has 5 validation tokens; need at least context+1 = 9"), std::string::npos)
-      << st.message();
+  EXPECT_NE(st.message().find("the validation split has 5 tokens (t.txt (line "), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("v.txt (line "), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("): 5), fewer than [architecture] context + 1 = 9"), std::string::npos) << st.message();
 }
 
 TEST_F(DatasetTest, TooFewTrainingTokens) {
@@ -123,8 +124,21 @@ TEST_F(DatasetTest, TooFewTrainingTokens) {
   Dataset ds;
   Status st = Load({{"t.txt", "\"train\""}, {"v.txt", "\"val\""}}, 8, &r, &ds);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("has 4 training tokens; need at least context+1 = 9"), std::string::npos)
-      << st.message();
+  EXPECT_NE(st.message().find("the training split has 4 tokens (t.txt (line "), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("fewer than [architecture] context + 1 = 9"), std::string::npos) << st.message();
+}
+
+TEST_F(DatasetTest, EmptyFileIsNamed) {
+  Write("t.txt", std::string(100, 't'));
+  Write("v.txt", "");
+  Recipe r;
+  Dataset ds;
+  Status st = Load({{"t.txt", "\"train\""}, {"v.txt", "\"val\""}}, 8, &r, &ds);
+  ASSERT_FALSE(st.ok());
+  // file:line:column of the [[data]] table, the path as written and the file.
+  EXPECT_NE(st.message().find("model.toml:"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(": [[data]] (v.txt): "), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("v.txt is empty (0 bytes)"), std::string::npos) << st.message();
 }
 
 TEST_F(DatasetTest, FileChangedAfterCheckIsCaught) {

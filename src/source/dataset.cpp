@@ -44,6 +44,7 @@ Status LoadDataset(const Recipe& r, Dataset* out) {
     if (!d.sha256.empty() && d.sha256 != actual)
       return Status::Error(where + "sha256 mismatch: model.toml pins " + d.sha256 + ", file has " + actual);
     const uint64_t n = bytes.size();
+    if (n == 0) return Status::Error(where + d.resolved + " is empty (0 bytes)");
     ntrain[i] = n - ValBytes(d, n);
     SourceStats s;
     s.title = d.title;
@@ -75,13 +76,24 @@ Status LoadDataset(const Recipe& r, Dataset* out) {
     ds.train_bytes += ntrain[i];
     ds.val_bytes += all.size() - ntrain[i];
   }
+  // Too little data: say how much each source gave and what would help.
   const uint64_t need = static_cast<uint64_t>(r.arch.context) + 1;
-  if (ds.train.size() < need)
-    return Status::Error(r.toml_path + ": data has " + std::to_string(ds.train.size()) +
-                         " training tokens; need at least context+1 = " + std::to_string(need));
-  if (ds.val.size() < need)
-    return Status::Error(r.toml_path + ": data has " + std::to_string(ds.val.size()) +
-                         " validation tokens; need at least context+1 = " + std::to_string(need));
+  auto too_few = [&](bool train) {
+    std::string per;
+    for (size_t i = 0; i < ds.sources.size(); ++i) {
+      const uint64_t t = train ? ds.sources[i].train_tokens : ds.sources[i].val_tokens;
+      const DataSource& d = r.data[i];
+      per += (per.empty() ? "" : ", ") + d.path + " (line " + std::to_string(d.line) + "): " + std::to_string(t);
+    }
+    const uint64_t have = train ? ds.train.size() : ds.val.size();
+    return Status::Error(r.toml_path + ": [[data]]: the " + (train ? "training" : "validation") + " split has " +
+                         std::to_string(have) + " tokens (" + per + "), fewer than [architecture] context + 1 = " +
+                         std::to_string(need) + "; add data, " +
+                         (train ? "give more of it to training (split)" : "hold out more of it (split)") +
+                         " or lower context");
+  };
+  if (ds.train.size() < need) return too_few(true);
+  if (ds.val.size() < need) return too_few(false);
   *out = std::move(ds);
   return Status::OK();
 }
