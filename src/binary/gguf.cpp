@@ -11,10 +11,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <unordered_set>
 
 #include "util/atomic_file.h"
+#include "util/checked_math.h"
 
 static_assert(std::endian::native == std::endian::little,
               "GGUF I/O here assumes a little-endian host");
@@ -163,7 +165,22 @@ std::string QuoteForDisplay(const std::string& s) {
   return out;
 }
 
-bool CheckedMul(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_mul_overflow(a, b, out); }
+// `modelc build DIR` for the model source `path` may belong to: the folder
+// itself, or the folder of a .toml file; "" when it does not look like one.
+std::string BuildHint(const std::string& path, bool is_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir;
+  if (is_dir) {
+    if (!fs::exists(fs::path(path) / "model.toml", ec)) return "";
+    dir = path;
+  } else {
+    if (fs::path(path).extension() != ".toml") return "";
+    dir = fs::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+  }
+  return "; it looks like a model source: build it first with `modelc build " + dir.string() + "`";
+}
 
 // Number of bytes for a tensor; false on unknown type, bad block multiple or overflow.
 bool TensorBytes(uint32_t type, const std::vector<uint64_t>& ne, uint64_t* nbytes, std::string* why) {
@@ -280,9 +297,18 @@ GgufValue GgufValue::NumericArray(uint32_t elem_type, const void* data, uint64_t
   return r;
 }
 
+// A float truncated to int64, saturating (NaN -> 0): casting a value out of
+// range is undefined behaviour, and the value comes from a file.
+static int64_t SaturatingToI64(double d) {
+  if (std::isnan(d)) return 0;
+  if (d >= 9223372036854775808.0) return std::numeric_limits<int64_t>::max();
+  if (d < -9223372036854775808.0) return std::numeric_limits<int64_t>::min();
+  return int64_t(d);
+}
+
 uint64_t GgufValue::AsU64() const {
-  if (type_ == gguf_type::kF32) return uint64_t(int64_t(std::bit_cast<float>(uint32_t(bits_))));
-  if (type_ == gguf_type::kF64) return uint64_t(int64_t(std::bit_cast<double>(bits_)));
+  if (type_ == gguf_type::kF32) return uint64_t(SaturatingToI64(std::bit_cast<float>(uint32_t(bits_))));
+  if (type_ == gguf_type::kF64) return uint64_t(SaturatingToI64(std::bit_cast<double>(bits_)));
   if (ScalarSize(type_) == 0) return 0;
   return bits_;
 }
@@ -392,8 +418,10 @@ bool GgufValue::operator==(const GgufValue& o) const {
 }
 
 uint64_t GgufTensorInfo::n_elements() const {
+  // The reader has checked the product (TensorBytes); saturate for others.
   uint64_t n = 1;
-  for (uint64_t d : ne) n *= d;
+  for (uint64_t d : ne)
+    if (!CheckedMul(n, d, &n)) return std::numeric_limits<uint64_t>::max();
   return n;
 }
 
@@ -545,11 +573,15 @@ class GgufParser {
   GgufParser(GgufFile* f) : f_(f), p_(f->base_), size_(f->size_) {}
 
   Status Parse() {
-    if (size_ < 24) {
-      if (size_ >= 4 && std::memcmp(p_, "GGUF", 4) != 0) return Err("bad magic (expected \"GGUF\")", 0);
-      return Err("file too small for a GGUF header (" + std::to_string(size_) + " bytes)", size_);
-    }
-    if (std::memcmp(p_, "GGUF", 4) != 0) return Err("bad magic (expected \"GGUF\")", 0);
+    const std::string& path = f_->path_;
+    if (size_ == 0)
+      return Status::Error(path + ": not a GGUF file (it is empty)" + BuildHint(path, false));
+    const size_t head = size_t(std::min<uint64_t>(size_, 4));
+    if (std::memcmp(p_, "GGUF", head) != 0)
+      return Status::Error(path + ": not a GGUF file (it starts with " +
+                           QuoteForDisplay(std::string(reinterpret_cast<const char*>(p_), head)) +
+                           ", a GGUF file starts with \"GGUF\")" + BuildHint(path, false));
+    if (size_ < 24) return Truncated("the GGUF header", 0, 24);
     pos_ = 4;
     uint32_t version = 0;
     ReadU32(&version);
@@ -559,16 +591,25 @@ class GgufParser {
     uint64_t n_tensors = 0, n_kv = 0;
     ReadU64(&n_tensors);
     ReadU64(&n_kv);
-    // Smallest possible kv: key len (8) + 1 key byte + type (4) + 1 value byte.
-    if (n_kv > (size_ - 24) / 14)
-      return Err("metadata_kv_count " + std::to_string(n_kv) + " is implausible for file size " +
-                     std::to_string(size_),
-                 16);
-    // Smallest possible tensor info: name len (8) + 1 + n_dims (4) + ne (8) + type (4) + offset (8).
-    if (n_tensors > (size_ - 24) / 33)
-      return Err("tensor_count " + std::to_string(n_tensors) + " is implausible for file size " +
-                     std::to_string(size_),
-                 8);
+    // No count may promise more entries than the file can hold. Smallest
+    // possible kv: key len (8) + 1 key byte + type (4) + 1 value byte;
+    // tensor info: name len (8) + 1 + n_dims (4) + ne (8) + type (4) +
+    // offset (8). A count the size of the file or more is corrupt; a smaller
+    // one that does not fit says the file was cut short.
+    if (!Fits(24, n_kv, 14, size_)) {
+      if (n_kv >= size_)
+        return Err("metadata_kv_count " + std::to_string(n_kv) + " is implausible for file size " +
+                       std::to_string(size_),
+                   16);
+      return Truncated("metadata_kv_count " + std::to_string(n_kv) + " (at least 14 bytes each)", 24, n_kv * 14);  // n_kv < size_: no overflow
+    }
+    if (!Fits(24, n_tensors, 33, size_)) {
+      if (n_tensors >= size_)
+        return Err("tensor_count " + std::to_string(n_tensors) + " is implausible for file size " +
+                       std::to_string(size_),
+                   8);
+      return Truncated("tensor_count " + std::to_string(n_tensors) + " (at least 33 bytes each)", 24, n_tensors * 33);  // likewise
+    }
 
     std::unordered_set<std::string> keys;
     std::vector<uint64_t> key_pos;
@@ -615,20 +656,20 @@ class GgufParser {
       if (!names.insert(t.name).second) return Err("duplicate tensor name '" + t.name + "'", npos);
       const uint64_t dpos = pos_;
       uint32_t n_dims = 0;
-      if (!ReadU32(&n_dims)) return Truncated("tensor n_dims");
+      if (!ReadU32(&n_dims)) return Truncated("tensor '" + t.name + "' n_dims", pos_, 4);
       if (n_dims < 1 || n_dims > kMaxDims)
         return Err("tensor '" + t.name + "' has n_dims " + std::to_string(n_dims) + " (expected 1..4)", dpos);
       t.ne.resize(n_dims);
       for (uint32_t d = 0; d < n_dims; ++d) {
         const uint64_t epos = pos_;
-        if (!ReadU64(&t.ne[d])) return Truncated("tensor dimensions");
+        if (!ReadU64(&t.ne[d])) return Truncated("tensor '" + t.name + "' dimensions", pos_, 8);
         if (t.ne[d] == 0 || t.ne[d] > uint64_t(std::numeric_limits<int64_t>::max()))
           return Err("tensor '" + t.name + "' dimension " + std::to_string(d) + " is " +
                          std::to_string(t.ne[d]),
                      epos);
       }
       const uint64_t tpos = pos_;
-      if (!ReadU32(&t.type)) return Truncated("tensor type");
+      if (!ReadU32(&t.type)) return Truncated("tensor '" + t.name + "' type", pos_, 4);
       uint64_t blk, bb;
       if (!GgmlTypeInfo(t.type, &blk, &bb))
         return Err("tensor '" + t.name + "' has unknown ggml type " + std::to_string(t.type), tpos);
@@ -636,7 +677,7 @@ class GgufParser {
       if (!TensorBytes(t.type, t.ne, &t.nbytes, &why))
         return Err("tensor '" + t.name + "': " + why, dpos);
       offset_pos.push_back(pos_);
-      if (!ReadU64(&t.offset)) return Truncated("tensor offset");
+      if (!ReadU64(&t.offset)) return Truncated("tensor '" + t.name + "' offset", pos_, 8);
       if (t.offset % align != 0)
         return Err("tensor '" + t.name + "' offset " + std::to_string(t.offset) +
                        " is not a multiple of the alignment " + std::to_string(align),
@@ -647,22 +688,19 @@ class GgufParser {
     // Data section.
     uint64_t data_start = pos_;
     if (n_tensors > 0) {
-      data_start = AlignUp(pos_, align);
-      if (data_start > size_)
-        return Err("data section start " + std::to_string(data_start) + " is past end of file (size " +
-                       std::to_string(size_) + ")",
-                   pos_);
+      data_start = AlignUp(pos_, align);  // pos_ <= size_, align <= 1 MiB: no overflow
+      if (data_start > size_) return Truncated("the padding before the tensor data", pos_, data_start - pos_);
     }
     f_->data_offset_ = data_start;
-    const uint64_t data_size = size_ - data_start;
     for (size_t i = 0; i < f_->tensors_.size(); ++i) {
       GgufTensorInfo& t = f_->tensors_[i];
-      if (t.offset > data_size || t.nbytes > data_size - t.offset)
-        return Err("tensor '" + t.name + "' data [" + std::to_string(data_start + t.offset) + ", +" +
-                       std::to_string(t.nbytes) + ") extends past end of file (size " +
-                       std::to_string(size_) + ")",
+      uint64_t start = 0;
+      if (!CheckedAdd(data_start, t.offset, &start))
+        return Err("tensor '" + t.name + "' offset " + std::to_string(t.offset) + " overflows",
                    offset_pos[i]);
-      t.data = p_ + data_start + t.offset;
+      if (!Fits(start, t.nbytes, 1, size_))
+        return Truncated("tensor '" + t.name + "' data", start, t.nbytes);
+      t.data = p_ + start;
     }
     // Overlap check.
     std::vector<size_t> order(f_->tensors_.size());
@@ -683,8 +721,13 @@ class GgufParser {
   Status Err(const std::string& what, uint64_t off) const {
     return Status::Error(f_->path_ + ": " + what + " at byte offset " + std::to_string(off));
   }
-  Status Truncated(const std::string& what) const {
-    return Err("truncated file while reading " + what, pos_);
+  // "PATH: truncated: WHAT needs bytes START..END but the file ends at SIZE"
+  Status Truncated(const std::string& what, uint64_t start, uint64_t len) const {
+    uint64_t end = 0;
+    const std::string range = std::to_string(start) + ".." +
+                              (CheckedAdd(start, len, &end) ? std::to_string(end) : std::string("2^64+"));
+    return Status::Error(f_->path_ + ": truncated: " + what + " needs bytes " + range +
+                         " but the file ends at " + std::to_string(size_));
   }
   bool Have(uint64_t n) const { return n <= size_ - pos_; }
   bool ReadU32(uint32_t* v) {
@@ -699,14 +742,18 @@ class GgufParser {
     pos_ += 8;
     return true;
   }
-  Status ReadString(std::string* s, const char* what) {
+  Status ReadString(std::string* s, const std::string& what) {
     const uint64_t lpos = pos_;
     uint64_t len = 0;
-    if (!ReadU64(&len)) return Truncated(std::string(what) + " length");
-    if (!Have(len))
-      return Err(std::string(what) + " length " + std::to_string(len) + " exceeds remaining file size " +
-                     std::to_string(size_ - pos_),
-                 lpos);
+    if (!ReadU64(&len)) return Truncated("the length of the " + what, pos_, 8);
+    if (!Have(len)) {
+      // Longer than the whole file: corrupt; else the file was cut short.
+      if (len >= size_)
+        return Err(what + " length " + std::to_string(len) + " is larger than the file (" +
+                       std::to_string(size_) + " bytes)",
+                   lpos);
+      return Truncated("the " + what + " (" + std::to_string(len) + " bytes)", pos_, len);
+    }
     s->assign(reinterpret_cast<const char*>(p_ + pos_), size_t(len));
     pos_ += len;
     return Status::OK();
@@ -714,14 +761,14 @@ class GgufParser {
   Status ReadValue(const std::string& key, GgufValue* v) {
     const uint64_t tpos = pos_;
     uint32_t type = 0;
-    if (!ReadU32(&type)) return Truncated("value type of key '" + key + "'");
+    if (!ReadU32(&type)) return Truncated("the value type of key '" + key + "'", pos_, 4);
     if (!IsKnownValueType(type))
       return Err("unknown value type " + std::to_string(type) + " for key '" + key + "'", tpos);
     v->type_ = type;
-    if (type == gguf_type::kString) return ReadString(&v->str_, "string value");
+    if (type == gguf_type::kString) return ReadString(&v->str_, "string value of key '" + key + "'");
     if (type != gguf_type::kArray) {
       const uint64_t n = ScalarSize(type);
-      if (!Have(n)) return Truncated("value of key '" + key + "'");
+      if (!Have(n)) return Truncated("the value of key '" + key + "'", pos_, n);
       if (type == gguf_type::kBool && p_[pos_] > 1)
         return Err("invalid bool value " + std::to_string(p_[pos_]) + " for key '" + key + "'", pos_);
       v->bits_ = LoadScalarBits(type, p_ + pos_);
@@ -730,28 +777,35 @@ class GgufParser {
     }
     const uint64_t epos = pos_;
     uint32_t et = 0;
-    if (!ReadU32(&et)) return Truncated("array element type of key '" + key + "'");
+    if (!ReadU32(&et)) return Truncated("the array element type of key '" + key + "'", pos_, 4);
     if (et == gguf_type::kArray) return Err("nested arrays are not supported (key '" + key + "')", epos);
     if (!IsKnownValueType(et))
       return Err("unknown array element type " + std::to_string(et) + " for key '" + key + "'", epos);
     const uint64_t cpos = pos_;
     uint64_t count = 0;
-    if (!ReadU64(&count)) return Truncated("array length of key '" + key + "'");
+    if (!ReadU64(&count)) return Truncated("the array length of key '" + key + "'", pos_, 8);
+    // Each element takes at least min_elem bytes (a string: its length), so
+    // the count is bounded by the rest of the file before anything is read
+    // or allocated.
     const uint64_t min_elem = et == gguf_type::kString ? 8 : ScalarSize(et);
-    if (count > (size_ - pos_) / min_elem)
-      return Err("array length " + std::to_string(count) + " of key '" + key +
-                     "' exceeds remaining file size " + std::to_string(size_ - pos_),
-                 cpos);
+    if (!Fits(pos_, count, min_elem, size_)) {
+      if (count >= size_)
+        return Err("array length " + std::to_string(count) + " of key '" + key +
+                       "' is larger than the file (" + std::to_string(size_) + " bytes)",
+                   cpos);
+      return Truncated("array '" + key + "' (" + std::to_string(count) + " x " + GgufValueTypeName(et) + ")",
+                       pos_, count * min_elem);
+    }
     v->array_type_ = et;
     v->count_ = count;
     if (et == gguf_type::kString) {
       for (uint64_t i = 0; i < count; ++i) {
         std::string s;
-        MODELC_RETURN_IF_ERROR(ReadString(&s, "string array element"));
+        MODELC_RETURN_IF_ERROR(ReadString(&s, "element " + std::to_string(i) + " of array '" + key + "'"));
         v->strs_.push_back(std::move(s));
       }
     } else {
-      const uint64_t n = count * min_elem;  // no overflow: checked above
+      const uint64_t n = count * min_elem;  // no overflow: Fits above
       if (et == gguf_type::kBool) {
         for (uint64_t i = 0; i < count; ++i)
           if (p_[pos_ + i] > 1)
@@ -786,6 +840,8 @@ Status GgufFile::Open(const std::string& path, std::unique_ptr<GgufFile>* out) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
+    if (S_ISDIR(st.st_mode))
+      return Status::Error(path + ": is a folder, not a GGUF file" + BuildHint(path, true));
     return Status::Error(path + ": not a regular file");
   }
   std::unique_ptr<GgufFile> f(new GgufFile());

@@ -92,7 +92,8 @@ class GgufValue {
   bool is_array() const { return type_ == gguf_type::kArray; }
 
   // Scalar accessors. Integers and bools convert between each other
-  // (AsU64 of a negative value wraps); AsF64 accepts every numeric type.
+  // (AsU64 of a negative value wraps); floats truncate toward zero,
+  // saturating at the int64 range (NaN gives 0); AsF64 accepts every numeric type.
   // On a string or array they return 0 / false.
   uint64_t AsU64() const;
   int64_t AsI64() const;

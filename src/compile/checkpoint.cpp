@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/atomic_file.h"
+#include "util/checked_math.h"
 #include "util/sha256.h"
 
 namespace modelc {
@@ -53,14 +54,16 @@ std::string BytesToHex(const char* b, size_t n) {
   return s;
 }
 
-// Bounds-checked reader over the file contents.
+// Bounds-checked reader over the file contents. Counts come from the
+// header: an array is allocated only after its bytes are known to be in the
+// file (Fits: count x element size, then + position, overflow-checked).
 struct Reader {
   const std::string& buf;
   size_t pos = 0;
   bool ok = true;
   bool Take(void* dst, size_t n) {
-    if (!ok || buf.size() - pos < n) return ok = false;
-    std::memcpy(dst, buf.data() + pos, n);
+    if (!ok || !Fits(pos, n, 1, buf.size())) return ok = false;
+    if (n) std::memcpy(dst, buf.data() + pos, n);  // dst may be null when n == 0
     pos += n;
     return true;
   }
@@ -68,10 +71,13 @@ struct Reader {
   bool Get(T* v) { return Take(v, sizeof(T)); }
   template <class T>
   bool GetArray(std::vector<T>* v, uint64_t n) {
-    if (!ok || n > (buf.size() - pos) / sizeof(T)) return ok = false;
+    if (!ok || !Fits(pos, n, sizeof(T), buf.size())) return ok = false;
     v->resize(n);
     return Take(v->data(), n * sizeof(T));
   }
+  // True when `n` records of `record` bytes are left (checked before a loop
+  // that reads them one by one).
+  bool Holds(uint64_t n, uint64_t record) const { return ok && Fits(pos, n, record, buf.size()); }
 };
 
 }  // namespace
@@ -209,7 +215,7 @@ Status ParseCheckpoint(const std::string& buf, const std::string& path, TrainSta
   r.Get(&format);
   r.Get(&hlen);
   if (format != kVersion) return corrupt("unsupported format version " + std::to_string(format));
-  if (!r.ok || hlen > body.size() - r.pos) return corrupt("bad header length");
+  if (!r.ok || !Fits(r.pos, hlen, 1, body.size())) return corrupt("bad header length");
   const auto h = nlohmann::json::parse(body.substr(r.pos, hlen), nullptr, false);
   r.pos += hlen;
   auto num = [&](const char* k) -> int64_t {
@@ -220,19 +226,37 @@ Status ParseCheckpoint(const std::string& buf, const std::string& path, TrainSta
   const int64_t step = num("step"), P = num("params"), S = num("sources"), nt = num("train_points"),
                 nv = num("val_points"), nl = num("links");
   if (step < 0 || P < 0 || S < 0 || nt < 0 || nv < 0 || nl < 0) return corrupt("bad header fields");
+  // The counts must describe exactly the rest of the body (before anything
+  // is allocated): P * 3 floats, S u64, (nt + nv) * 16 and nl * 72 bytes.
+  {
+    uint64_t need = 0, part = 0;
+    bool fits = CheckedProduct({uint64_t(P), 3, sizeof(float)}, &need) &&
+                CheckedMul(uint64_t(S), sizeof(uint64_t), &part) && CheckedAdd(need, part, &need) &&
+                CheckedAdd(uint64_t(nt), uint64_t(nv), &part) && CheckedMul(part, 16, &part) &&
+                CheckedAdd(need, part, &need) && CheckedMul(uint64_t(nl), 8 + 2 * kDigest, &part) &&
+                CheckedAdd(need, part, &need);
+    if (!fits || need != body.size() - r.pos) return corrupt("sizes do not match the header");
+  }
   TrainState t;
   t.step = step;
   r.GetArray(&t.params, P);
   r.GetArray(&t.m, P);
   r.GetArray(&t.v, P);
   r.GetArray(&t.tokens_per_source, S);
-  for (auto [curve, n] : {std::pair{&t.train_curve, nt}, std::pair{&t.val_curve, nv}})
+  for (auto [curve, n] : {std::pair{&t.train_curve, nt}, std::pair{&t.val_curve, nv}}) {
+    if (!r.Holds(uint64_t(n), 16)) {
+      r.ok = false;
+      break;
+    }
+    curve->reserve(size_t(n));
     for (int64_t i = 0; i < n && r.ok; ++i) {
       LossPoint p{};
       r.Get(&p.step);
       r.Get(&p.loss);
       curve->push_back(p);
     }
+  }
+  if (r.Holds(uint64_t(nl), 8 + 2 * kDigest)) t.chain.reserve(size_t(nl));
   for (int64_t i = 0; i < nl && r.ok; ++i) {
     ChainLink l;
     char d[kDigest];

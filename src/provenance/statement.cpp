@@ -187,7 +187,7 @@ Status ParseStatement(const std::string& text, const std::string& where, ParsedS
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (number overflow)
     return Status::Error(bad + "not JSON (" + e.what() + ")");
   }
   if (!j.is_object()) return Status::Error(bad + "not a JSON object");

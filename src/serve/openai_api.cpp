@@ -250,7 +250,7 @@ bool ParseCompletionRequest(std::string_view body, bool chat, const ModelInfo& m
   json j;
   try {
     j = json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
     // e.what(): "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
     std::string what = e.what();
     const size_t p = what.find("] ");
