@@ -2,9 +2,15 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "util/atomic_file.h"
@@ -219,13 +225,18 @@ TEST_F(RecipeTest, SyntaxErrorHasLineAndColumn) {
 
 TEST_F(RecipeTest, UnknownKey) {
   std::string msg = LoadError(Minimal("n_layer = 2\nn_head = 2\nn_embd = 8\ncontext = 16\nn_layers = 3\n"));
-  EXPECT_EQ(msg, Toml() + ":10:1: [architecture] n_layers: unknown key");
+  EXPECT_EQ(msg, Toml() + ":10:1: [architecture] n_layers: unknown key (did you mean \"n_layer\"?)");
+  // Nothing close: no suggestion.
+  msg = LoadError(Minimal("n_layer = 2\nn_head = 2\nn_embd = 8\ncontext = 16\ndepth = 3\n"));
+  EXPECT_EQ(msg, Toml() + ":10:1: [architecture] depth: unknown key");
 }
 
 TEST_F(RecipeTest, UnknownTable) {
   std::string msg = LoadError(Minimal() + "\n[optimizer]\nx = 1\n");
-  EXPECT_NE(msg.find("[optimizer]: unknown table"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[optimizer]: unknown table (expected [model], "), std::string::npos) << msg;
   EXPECT_EQ(msg.rfind(Toml() + ":", 0), 0u) << msg;
+  msg = LoadError(Minimal() + "\n[trian]\nx = 1\n");
+  EXPECT_EQ(msg, Toml() + ":25:2: [trian]: unknown table (did you mean \"[train]\"?)");
 }
 
 TEST_F(RecipeTest, WrongType) {
@@ -581,6 +592,124 @@ TEST_F(RecipeTest, MicroBatchTimesContextBounded) {
                      "most 16777216 tokens"),
             std::string::npos)
       << msg;
+}
+
+}  // namespace
+}  // namespace modelc
+
+namespace modelc {
+namespace {
+
+// Data and base paths that exist but are not regular files are refused by
+// name, and never opened: reading a FIFO would block until a writer comes and
+// a device like /dev/zero never ends.
+class RecipeFileKindTest : public RecipeTest {
+ protected:
+  std::string WithDataPath(const std::string& path) const {
+    std::string t = Minimal();
+    t.replace(t.find("data/train.txt"), std::string("data/train.txt").size(), path);
+    return t;
+  }
+  std::string WithBase(const std::string& path) const {
+    return Minimal() + "\n[base]\npath = \"" + path + "\"\n";
+  }
+  // Loads a valid recipe, then turns the training file into something else.
+  Status CheckAfter(const std::function<void(const std::string&)>& replace) {
+    WriteToml(Minimal());
+    Recipe r;
+    Status st = LoadRecipe(dir_, &r);
+    EXPECT_TRUE(st.ok()) << st.message();
+    fs::remove(dir_ + "/data/train.txt");
+    replace(dir_ + "/data/train.txt");
+    return CheckDataHashes(r);
+  }
+  std::string D() const { return fs::path(dir_).lexically_normal().string(); }
+};
+
+TEST_F(RecipeFileKindTest, CharacterDevice) {
+  std::string msg = LoadError(WithDataPath("/dev/zero"));
+  EXPECT_EQ(msg, Toml() + ":12:8: [[data]] path: /dev/zero is a character device, not a regular file");
+}
+
+TEST_F(RecipeFileKindTest, Fifo) {
+  ASSERT_EQ(::mkfifo((dir_ + "/pipe").c_str(), 0600), 0);
+  std::string msg = LoadError(WithDataPath("pipe"));
+  EXPECT_EQ(msg, Toml() + ":12:8: [[data]] path: " + D() + "/pipe is a FIFO (named pipe), not a regular file");
+  // Checked again before hashing.
+  Status st = CheckAfter([](const std::string& p) { ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0); });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), Toml() + ":11:1: [[data]] (data/train.txt): " + D() +
+                              "/data/train.txt is a FIFO (named pipe), not a regular file");
+}
+
+TEST_F(RecipeFileKindTest, Directory) {
+  std::string msg = LoadError(WithDataPath("data"));
+  EXPECT_EQ(msg, Toml() + ":12:8: [[data]] path: " + D() + "/data is a directory, not a regular file");
+  Status st = CheckAfter([](const std::string& p) { fs::create_directory(p); });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(),
+            Toml() + ":11:1: [[data]] (data/train.txt): " + D() + "/data/train.txt is a directory, not a regular file");
+}
+
+TEST_F(RecipeFileKindTest, Socket) {
+  const std::string path = dir_ + "/sock";
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) GTEST_SKIP() << "temp path too long for a socket: " << path;
+  std::strcpy(addr.sun_path, path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::string msg = LoadError(WithDataPath("sock"));
+  ::close(fd);
+  EXPECT_EQ(msg, Toml() + ":12:8: [[data]] path: " + D() + "/sock is a socket, not a regular file");
+}
+
+TEST_F(RecipeFileKindTest, SymlinkToRegularFileIsFine) {
+  fs::create_symlink(dir_ + "/data/train.txt", dir_ + "/link.txt");
+  WriteToml(WithDataPath("link.txt"));
+  Recipe r;
+  Status st = LoadRecipe(dir_, &r);
+  ASSERT_TRUE(st.ok()) << st.message();
+  st = CheckDataHashes(r);
+  EXPECT_TRUE(st.ok()) << st.message();
+  // A link to nothing is a missing file.
+  fs::create_symlink(dir_ + "/nothing.txt", dir_ + "/dangling.txt");
+  std::string msg = LoadError(WithDataPath("dangling.txt"));
+  EXPECT_EQ(msg, Toml() + ":12:8: [[data]] path: data file not found: " + D() +
+                     "/dangling.txt (a symbolic link to a file that does not exist)");
+  // A link to a device is the device.
+  fs::create_symlink("/dev/zero", dir_ + "/zero.txt");
+  msg = LoadError(WithDataPath("zero.txt"));
+  EXPECT_EQ(msg, Toml() + ":12:8: [[data]] path: " + D() + "/zero.txt is a character device, not a regular file");
+}
+
+TEST_F(RecipeFileKindTest, MissingStaysNotFound) {
+  Status st = CheckAfter([](const std::string&) {});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), Toml() + ":11:1: [[data]] (data/train.txt): data file not found: " + D() + "/data/train.txt");
+}
+
+TEST_F(RecipeFileKindTest, Base) {
+  std::string msg = LoadError(WithBase("/dev/zero"));
+  EXPECT_EQ(msg, Toml() + ":26:8: [base] path: /dev/zero is a character device, not a regular file");
+  ASSERT_EQ(::mkfifo((dir_ + "/base.gguf").c_str(), 0600), 0);
+  msg = LoadError(WithBase("base.gguf"));
+  EXPECT_EQ(msg, Toml() + ":26:8: [base] path: " + D() + "/base.gguf is a FIFO (named pipe), not a regular file");
+  msg = LoadError(WithBase("nope.gguf"));
+  EXPECT_EQ(msg, Toml() + ":26:8: [base] path: base model not found: " + D() +
+                     "/nope.gguf (build the base model first)");
+  // Before hashing: the base became a directory after parsing.
+  Write(dir_ + "/b2.gguf", "x");
+  WriteToml(WithBase("b2.gguf"));
+  Recipe r;
+  Status st = LoadRecipe(dir_, &r);
+  ASSERT_TRUE(st.ok()) << st.message();
+  fs::remove(dir_ + "/b2.gguf");
+  fs::create_directory(dir_ + "/b2.gguf");
+  st = CheckDataHashes(r);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), Toml() + ":25:1: [base] (b2.gguf): " + D() + "/b2.gguf is a directory, not a regular file");
 }
 
 }  // namespace

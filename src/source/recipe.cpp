@@ -1,17 +1,25 @@
 // model.toml: parsing, validation, normalization, hash checking and pinning.
-#include <cctype>
+//
+// Keys, types, ranges, allowed values, required keys and defaults come from
+// the schema table (source/recipe_schema.cpp); this file maps the validated
+// values onto Recipe and checks the rules that relate keys to each other.
 #include "source/recipe.h"
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "source/recipe_schema.h"
 #include "util/atomic_file.h"
 #include "util/sha256.h"
 
@@ -48,11 +56,21 @@ Pos PosOf(const toml::source_region& r) {
   return p;
 }
 
+std::string At(const std::string& file, Pos p) {
+  return file + ":" + std::to_string(p.line) + ":" + std::to_string(p.col) + ": ";
+}
+
 bool IsLowerHex64(const std::string& s) {
   if (s.size() != 64) return false;
   for (char c : s)
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   return true;
+}
+
+bool IsPlainName(const std::string& s) {
+  bool plain = !s.empty() && s.size() <= 128 && s[0] != '.';
+  for (char ch : s) plain = plain && (std::isalnum((unsigned char)ch) || ch == '-' || ch == '_' || ch == '.');
+  return plain;
 }
 
 std::string FmtDouble(double v) {
@@ -62,144 +80,237 @@ std::string FmtDouble(double v) {
   return ss.str();
 }
 
-// Reads and checks the keys of one table; the first problem found is kept.
+// Why `path` is not a readable regular file, or "" when it is one (or a
+// symbolic link to one). `missing` is the problem for a path that does not
+// exist. Only stat()s: opening a FIFO to look at it would block until a
+// writer comes, and a device such as /dev/zero never ends.
+std::string NonRegularFileProblem(const std::string& path, const std::string& missing) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      struct stat lst;
+      if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))
+        return missing + " (a symbolic link to a file that does not exist)";
+      return missing;
+    }
+    return "cannot access " + path + ": " + std::strerror(err);
+  }
+  const char* what = nullptr;
+  if (S_ISREG(st.st_mode)) return "";
+  if (S_ISDIR(st.st_mode)) what = "a directory";
+  else if (S_ISCHR(st.st_mode)) what = "a character device";
+  else if (S_ISBLK(st.st_mode)) what = "a block device";
+  else if (S_ISFIFO(st.st_mode)) what = "a FIFO (named pipe)";
+  else if (S_ISSOCK(st.st_mode)) what = "a socket";
+  else what = "not a regular file";
+  return path + " is " + what + ", not a regular file";
+}
+
+std::string DataMissing(const std::string& resolved) { return "data file not found: " + resolved; }
+std::string BaseMissing(const std::string& resolved) {
+  return "base model not found: " + resolved + " (build the base model first)";
+}
+
+// One key's validated value, or its default when the key is not given.
+struct KeyValue {
+  bool given = false;
+  Pos pos;                 // the value's position; the table's when not given
+  int64_t i = 0;           // kInteger
+  double d = 0;            // kNumber; kSplit when is_number
+  std::string s;           // kString; kSplit when !is_number
+  std::vector<std::string> list;  // kStringArray
+  bool is_number = false;  // kSplit: a fraction, not a string
+};
+
+// Reads one table against its schema; the first problem found is kept.
 class TableReader {
  public:
-  TableReader(const std::string& file, const toml::table* t, std::string disp)
-      : file_(file), t_(t), disp_(std::move(disp)) {}
+  TableReader(const std::string& file, const toml::table* t, const RecipeTable& schema)
+      : file_(file), t_(t), schema_(schema) {}
 
   bool ok() const { return st_.ok(); }
   const Status& status() const { return st_; }
 
-  Status Error(Pos p, const std::string& key, const std::string& problem) const {
-    std::string where = file_ + ":" + std::to_string(p.line) + ":" + std::to_string(p.col) + ": " + disp_;
-    if (!key.empty()) where += " " + key;
-    return Status::Error(where + ": " + problem);
-  }
   void Fail(Pos p, const std::string& key, const std::string& problem) {
-    if (st_.ok()) st_ = Error(p, key, problem);
+    if (!st_.ok()) return;
+    std::string where = At(file_, p) + schema_.Display();
+    if (!key.empty()) where += " " + key;
+    st_ = Status::Error(where + ": " + problem);
   }
   Pos TablePos() const { return t_ ? PosOf(t_->source()) : Pos{}; }
-  Pos KeyPos(const std::string& key) const {
-    const toml::node* n = t_ ? t_->get(key) : nullptr;
-    return n ? PosOf(n->source()) : TablePos();
+
+  // Unknown keys first (a typo beats "missing required key"), then keys that
+  // are known but refused, then every key in schema order. With
+  // lenient_sha256 a malformed sha256 is kept as written (for --pin).
+  void Read(bool lenient_sha256) {
+    lenient_sha256_ = lenient_sha256;
+    if (t_) {
+      for (auto&& [key, val] : *t_) {
+        const std::string name(key.str());
+        if (schema_.Find(name)) continue;
+        std::string hint = DidYouMean(name, schema_.KeyNames());
+        if (hint.empty()) {
+          std::vector<std::string> elsewhere = TablesWithKey(name, schema_.name);
+          if (!elsewhere.empty()) hint = " (" + name + " belongs in " + elsewhere[0] + ")";
+        }
+        Fail(PosOf(key.source()), name, "unknown key" + hint);
+        return;
+      }
+      for (const RecipeKey& k : schema_.keys)
+        if (!k.unsupported.empty() && t_->get(k.name)) Fail(PosOf(t_->get(k.name)->source()), k.name, k.unsupported);
+    }
+    for (const RecipeKey& k : schema_.keys) {
+      if (!ok()) return;
+      if (k.unsupported.empty()) ReadKey(k);
+    }
   }
 
-  // Unknown keys are reported first: a typo beats "missing required key".
-  void CheckKeys(std::initializer_list<const char*> known) {
-    if (!t_ || !ok()) return;
-    std::set<std::string> k(known.begin(), known.end());
-    for (auto&& [key, val] : *t_) {
-      if (!k.count(std::string(key.str()))) {
-        Fail(PosOf(key.source()), std::string(key.str()), "unknown key");
+  // The value of a key of this table's schema (after a successful Read).
+  const KeyValue& V(const std::string& key) const { return values_.at(key); }
+  bool Given(const std::string& key) const { return V(key).given; }
+  int64_t I(const std::string& key) const { return V(key).i; }
+  double D(const std::string& key) const { return V(key).d; }
+  const std::string& S(const std::string& key) const { return V(key).s; }
+  Pos KeyPos(const std::string& key) const { return V(key).pos; }
+
+ private:
+  void ReadKey(const RecipeKey& k) {
+    const toml::node* n = t_ ? t_->get(k.name) : nullptr;
+    KeyValue& v = values_[k.name];
+    v.pos = n ? PosOf(n->source()) : TablePos();
+    bool required = k.required;
+    if (!k.only_when_key.empty()) {
+      if (values_.at(k.only_when_key).s == k.only_when_value) {
+        required = true;
+      } else if (n) {
+        Fail(v.pos, k.name,
+             "only for " + k.only_when_key + " = \"" + k.only_when_value + "\" (" + k.only_when_note + ")");
+        return;
+      }
+    }
+    if (!n) {
+      if (required) Fail(TablePos(), k.name, "missing required key");
+      switch (k.default_kind) {
+        case RecipeKey::Default::kInt: v.i = k.default_int; break;
+        case RecipeKey::Default::kNumber: v.d = k.default_number; break;
+        case RecipeKey::Default::kString: v.s = k.default_string; break;
+        default: break;  // kNone, kEmptyArray; kComputed: the parser computes it
+      }
+      return;
+    }
+    v.given = true;
+    const Pos p = v.pos;
+    switch (k.type) {
+      case RecipeKeyType::kString:
+        if (!n->is_string()) return Fail(p, k.name, std::string("expected a string, got ") + TypeName(n->type()));
+        v.s = n->as_string()->get();
+        StringChecks(k, p, v.s);
+        return;
+      case RecipeKeyType::kInteger:
+        if (!n->is_integer()) return Fail(p, k.name, std::string("expected an integer, got ") + TypeName(n->type()));
+        v.i = n->as_integer()->get();
+        if (v.i < k.int_min)
+          return Fail(p, k.name, "must be >= " + std::to_string(k.int_min) + " (got " + std::to_string(v.i) + ")");
+        if (v.i > k.int_max)
+          return Fail(p, k.name, "must be <= " + std::to_string(k.int_max) + " (got " + std::to_string(v.i) + ")");
+        return;
+      case RecipeKeyType::kNumber: {
+        // Integers are accepted where floats are expected.
+        if (n->is_floating_point())
+          v.d = n->as_floating_point()->get();
+        else if (n->is_integer())
+          v.d = static_cast<double>(n->as_integer()->get());
+        else
+          return Fail(p, k.name, std::string("expected a number, got ") + TypeName(n->type()));
+        if (!std::isfinite(v.d)) return Fail(p, k.name, "must be a finite number");
+        if (k.lo_open ? !(v.d > k.lo) : !(v.d >= k.lo))
+          return Fail(p, k.name, std::string("must be ") + (k.lo_open ? "> " : ">= ") + FmtDouble(k.lo) + " (got " +
+                                     FmtDouble(v.d) + ")");
+        if (k.hi_open ? !(v.d < k.hi) : !(v.d <= k.hi))
+          return Fail(p, k.name, std::string("must be ") + (k.hi_open ? "< " : "<= ") + FmtDouble(k.hi) + " (got " +
+                                     FmtDouble(v.d) + ")");
+        return;
+      }
+      case RecipeKeyType::kStringArray: {
+        const toml::array* a = n->as_array();
+        if (!a)
+          return Fail(p, k.name, std::string("expected an array of strings, got ") + TypeName(n->type()));
+        for (const toml::node& e : *a) {
+          if (!e.is_string())
+            return Fail(PosOf(e.source()), k.name,
+                        std::string("expected an array of strings, got an element that is ") + TypeName(e.type()));
+          v.list.push_back(e.as_string()->get());
+        }
+        return;
+      }
+      case RecipeKeyType::kSplit: {
+        if (n->is_string()) {
+          v.s = n->as_string()->get();
+          StringChecks(k, p, v.s);
+          return;
+        }
+        if (!n->is_floating_point() && !n->is_integer()) {
+          std::string alts;
+          for (const std::string& a : k.allowed) alts += (alts.empty() ? "\"" : ", \"") + a + "\"";
+          return Fail(p, k.name, "expected " + alts + " or a number, got " + TypeName(n->type()));
+        }
+        v.d = n->is_integer() ? static_cast<double>(n->as_integer()->get()) : n->as_floating_point()->get();
+        v.is_number = true;
+        // Written so that NaN fails too.
+        const bool in = (k.lo_open ? v.d > k.lo : v.d >= k.lo) && (k.hi_open ? v.d < k.hi : v.d <= k.hi);
+        if (!in)
+          Fail(p, k.name, std::string("a fraction must be in ") + (k.lo_open ? "(" : "[") + FmtDouble(k.lo) + ", " +
+                              FmtDouble(k.hi) + (k.hi_open ? ")" : "]") + " (got " + FmtDouble(v.d) + ")");
         return;
       }
     }
   }
 
-  const toml::node* Get(const std::string& key, bool required) {
-    if (!ok()) return nullptr;
-    const toml::node* n = t_ ? t_->get(key) : nullptr;
-    if (!n && required) Fail(TablePos(), key, "missing required key");
-    return n;
+  void StringChecks(const RecipeKey& k, Pos p, const std::string& s) {
+    if (k.nonempty && s.empty()) return Fail(p, k.name, "must not be empty");
+    if (!k.allowed.empty() && std::find(k.allowed.begin(), k.allowed.end(), s) == k.allowed.end()) {
+      if (k.bad_value.empty())
+        return Fail(p, k.name, "must be " + QuotedAlternatives(k.allowed) + " (got \"" + s + "\")");
+      std::string msg = k.bad_value;
+      size_t at = msg.find("{}");
+      if (at != std::string::npos) msg.replace(at, 2, s);
+      return Fail(p, k.name, msg);
+    }
+    if (k.check == RecipeCheck::kPlainName && !IsPlainName(s))
+      return Fail(p, k.name,
+                  "must be a plain name of letters, digits, '-', '_' and '.' (not starting with "
+                  "'.'), at most 128 characters; got \"" + s + "\"");
+    if (k.check == RecipeCheck::kSha256 && !lenient_sha256_ && !IsLowerHex64(s))
+      return Fail(p, k.name, "must be 64 lowercase hex digits (got \"" + s + "\")");
   }
 
-  bool Str(const std::string& key, std::string* out, bool required, bool nonempty = false) {
-    const toml::node* n = Get(key, required);
-    if (!n) return false;
-    if (!n->is_string()) {
-      Fail(PosOf(n->source()), key, std::string("expected a string, got ") + TypeName(n->type()));
-      return false;
-    }
-    *out = n->as_string()->get();
-    if (nonempty && out->empty()) {
-      Fail(PosOf(n->source()), key, "must not be empty");
-      return false;
-    }
-    return true;
-  }
-
-  bool Int(const std::string& key, int64_t* out, bool required, int64_t lo, int64_t hi) {
-    const toml::node* n = Get(key, required);
-    if (!n) return false;
-    if (!n->is_integer()) {
-      Fail(PosOf(n->source()), key, std::string("expected an integer, got ") + TypeName(n->type()));
-      return false;
-    }
-    int64_t v = n->as_integer()->get();
-    if (v < lo) {
-      Fail(PosOf(n->source()), key, "must be >= " + std::to_string(lo) + " (got " + std::to_string(v) + ")");
-      return false;
-    }
-    if (v > hi) {
-      Fail(PosOf(n->source()), key, "must be <= " + std::to_string(hi) + " (got " + std::to_string(v) + ")");
-      return false;
-    }
-    *out = v;
-    return true;
-  }
-
-  template <typename T>
-  bool IntAs(const std::string& key, T* out, bool required, int64_t lo, int64_t hi) {
-    int64_t v;
-    if (!Int(key, &v, required, lo, hi)) return false;
-    *out = static_cast<T>(v);
-    return true;
-  }
-
-  // Accepts integers where floats are expected. Checks finiteness and lo
-  // (inclusive or exclusive) / hi (exclusive when hi_open).
-  bool Float(const std::string& key, double* out, bool required, double lo, bool lo_open,
-             double hi = std::numeric_limits<double>::infinity(), bool hi_open = false) {
-    const toml::node* n = Get(key, required);
-    if (!n) return false;
-    double v;
-    if (n->is_floating_point()) {
-      v = n->as_floating_point()->get();
-    } else if (n->is_integer()) {
-      v = static_cast<double>(n->as_integer()->get());
-    } else {
-      Fail(PosOf(n->source()), key, std::string("expected a number, got ") + TypeName(n->type()));
-      return false;
-    }
-    Pos p = PosOf(n->source());
-    if (!std::isfinite(v)) {
-      Fail(p, key, "must be a finite number");
-      return false;
-    }
-    if (lo_open ? !(v > lo) : !(v >= lo)) {
-      Fail(p, key, std::string("must be ") + (lo_open ? "> " : ">= ") + FmtDouble(lo) + " (got " + FmtDouble(v) + ")");
-      return false;
-    }
-    if (hi_open ? !(v < hi) : !(v <= hi)) {
-      Fail(p, key, std::string("must be ") + (hi_open ? "< " : "<= ") + FmtDouble(hi) + " (got " + FmtDouble(v) + ")");
-      return false;
-    }
-    *out = v;
-    return true;
-  }
-
- private:
   const std::string& file_;
   const toml::table* t_;
-  std::string disp_;
+  const RecipeTable& schema_;
+  std::map<std::string, KeyValue> values_;
+  bool lenient_sha256_ = false;
   Status st_;
 };
 
+const RecipeTable& Schema(const char* name) {
+  const RecipeTable* t = FindRecipeTable(name);
+  if (!t) std::abort();  // a table this file reads is missing from the schema
+  return *t;
+}
+
 // Fetches a top-level table; wrong type or (if required) missing is an error.
-Status GetTable(const std::string& file, const toml::table& root, const std::string& name,
-                bool required, const toml::table** out) {
+Status GetTable(const std::string& file, const toml::table& root, const RecipeTable& schema,
+                const toml::table** out) {
   *out = nullptr;
-  const toml::node* n = root.get(name);
+  const toml::node* n = root.get(schema.name);
   if (!n) {
-    if (required) return Status::Error(file + ":1:1: [" + name + "]: missing required table");
+    if (schema.required) return Status::Error(file + ":1:1: " + schema.Display() + ": missing required table");
     return Status::OK();
   }
-  if (!n->is_table()) {
-    Pos p = PosOf(n->source());
-    return Status::Error(file + ":" + std::to_string(p.line) + ":" + std::to_string(p.col) + ": [" + name +
-                         "]: expected a table, got " + TypeName(n->type()));
-  }
+  if (!n->is_table())
+    return Status::Error(At(file, PosOf(n->source())) + schema.Display() + ": expected a table, got " +
+                         TypeName(n->type()));
   *out = n->as_table();
   return Status::OK();
 }
@@ -207,6 +318,11 @@ Status GetTable(const std::string& file, const toml::table& root, const std::str
 std::string DataLabel(const DataSource& d) {
   if (!d.title.empty()) return "[[data]] '" + d.title + "' (" + d.path + ")";
   return "[[data]] (" + d.path + ")";
+}
+
+std::string Resolve(const std::string& dir, const std::string& path) {
+  fs::path p(path);
+  return (p.is_absolute() ? p : fs::path(dir) / p).lexically_normal().string();
 }
 
 // Parses `text` (the contents of dir/model.toml). With lenient_sha256, a
@@ -217,181 +333,126 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
   try {
     root = toml::parse(std::string_view(text), std::string_view(file));
   } catch (const toml::parse_error& e) {
-    Pos p = PosOf(e.source());
-    return Status::Error(file + ":" + std::to_string(p.line) + ":" + std::to_string(p.col) + ": " +
-                         std::string(e.description()));
+    return Status::Error(At(file, PosOf(e.source())) + std::string(e.description()));
   }
 
   Recipe r;
   r.dir = dir;
   r.toml_path = file;
 
-  // Top-level keys.
-  {
-    static const std::set<std::string> kTables = {"model", "architecture", "tokenizer", "data", "train", "base"};
-    for (auto&& [key, val] : root) {
-      if (!kTables.count(std::string(key.str()))) {
-        Pos p = PosOf(key.source());
-        return Status::Error(file + ":" + std::to_string(p.line) + ":" + std::to_string(p.col) + ": " +
-                             (val.is_table() ? "[" + std::string(key.str()) + "]: unknown table"
-                                             : std::string(key.str()) + ": unknown top-level key") +
-                             " (expected [model], [architecture], [tokenizer], [[data]], [train], [base])");
-      }
+  // Top-level keys: only the schema's tables.
+  for (auto&& [key, val] : root) {
+    const std::string name(key.str());
+    if (FindRecipeTable(name)) continue;
+    const std::string where = At(file, PosOf(key.source()));
+    const toml::array* arr = val.as_array();
+    if (val.is_table() || (arr && !arr->empty() && arr->is_array_of_tables())) {
+      std::string shown = val.is_table() ? "[" + name + "]" : "[[" + name + "]]";
+      std::string hint = DidYouMeanTable(name);
+      if (hint.empty()) hint = " (expected " + RecipeTableList() + ")";
+      return Status::Error(where + shown + ": unknown table" + hint);
     }
+    // A key above the first table header: it belongs inside one.
+    std::vector<std::string> tables = TablesWithKey(name, "");
+    std::string hint = tables.empty() ? " (expected " + RecipeTableList() + ")"
+                                      : " (keys go inside a table: " + name + " belongs in " + tables[0] + ")";
+    return Status::Error(where + name + ": unknown top-level key" + hint);
   }
 
   // [model]
   {
+    const RecipeTable& schema = Schema("model");
     const toml::table* t;
-    MODELC_RETURN_IF_ERROR(GetTable(file, root, "model", true, &t));
-    TableReader rd(file, t, "[model]");
-    rd.CheckKeys({"name", "description", "license", "authors"});
-    if (rd.Str("name", &r.model.name, true, true)) {
-      // The name becomes the default output file name: keep it a plain name.
-      bool plain = r.model.name.size() <= 128 && r.model.name[0] != '.';
-      for (char ch : r.model.name)
-        plain = plain && (std::isalnum((unsigned char)ch) || ch == '-' || ch == '_' || ch == '.');
-      if (!plain)
-        rd.Fail(rd.KeyPos("name"), "name",
-                "must be a plain name of letters, digits, '-', '_' and '.' (not starting with "
-                "'.'), at most 128 characters; got \"" + r.model.name + "\"");
-    }
-    rd.Str("description", &r.model.description, false);
-    rd.Str("license", &r.model.license, true, true);
-    if (const toml::node* n = rd.Get("authors", false)) {
-      const toml::array* a = n->as_array();
-      if (!a) {
-        rd.Fail(PosOf(n->source()), "authors", std::string("expected an array of strings, got ") + TypeName(n->type()));
-      } else {
-        for (const toml::node& e : *a) {
-          if (!e.is_string()) {
-            rd.Fail(PosOf(e.source()), "authors", std::string("expected an array of strings, got an element that is ") +
-                                                      TypeName(e.type()));
-            break;
-          }
-          r.model.authors.push_back(e.as_string()->get());
-        }
-      }
-    }
+    MODELC_RETURN_IF_ERROR(GetTable(file, root, schema, &t));
+    TableReader rd(file, t, schema);
+    rd.Read(lenient_sha256);
     MODELC_RETURN_IF_ERROR(rd.status());
+    r.model.name = rd.S("name");
+    r.model.description = rd.S("description");
+    r.model.license = rd.S("license");
+    r.model.authors = rd.V("authors").list;
   }
 
   // [architecture]
   {
+    const RecipeTable& schema = Schema("architecture");
     const toml::table* t;
-    MODELC_RETURN_IF_ERROR(GetTable(file, root, "architecture", true, &t));
-    TableReader rd(file, t, "[architecture]");
-    rd.CheckKeys({"family", "n_layer", "n_head", "n_embd", "context"});
-    if (rd.Str("family", &r.arch.family, false) && r.arch.family != "gpt")
-      rd.Fail(rd.KeyPos("family"), "family", "unsupported family '" + r.arch.family + "' (only \"gpt\")");
-    rd.IntAs("n_layer", &r.arch.n_layer, true, 1, 256);
-    rd.IntAs("n_head", &r.arch.n_head, true, 1, 1024);
-    rd.IntAs("n_embd", &r.arch.n_embd, true, 1, 16384);
-    rd.IntAs("context", &r.arch.context, true, 1, 65536);
-    if (rd.ok() && r.arch.n_embd % r.arch.n_head != 0)
+    MODELC_RETURN_IF_ERROR(GetTable(file, root, schema, &t));
+    TableReader rd(file, t, schema);
+    rd.Read(lenient_sha256);
+    MODELC_RETURN_IF_ERROR(rd.status());
+    // The ranges in the schema keep these within int.
+    r.arch.family = rd.S("family");
+    r.arch.n_layer = static_cast<int>(rd.I("n_layer"));
+    r.arch.n_head = static_cast<int>(rd.I("n_head"));
+    r.arch.n_embd = static_cast<int>(rd.I("n_embd"));
+    r.arch.context = static_cast<int>(rd.I("context"));
+    if (r.arch.n_embd % r.arch.n_head != 0)
       rd.Fail(rd.KeyPos("n_head"), "n_head",
               "n_embd (" + std::to_string(r.arch.n_embd) + ") is not divisible by n_head (" +
                   std::to_string(r.arch.n_head) + ")");
     MODELC_RETURN_IF_ERROR(rd.status());
   }
 
-  // [tokenizer]
+  // [tokenizer]: optional; without it, its defaults.
   {
+    const RecipeTable& schema = Schema("tokenizer");
     const toml::table* t;
-    MODELC_RETURN_IF_ERROR(GetTable(file, root, "tokenizer", false, &t));
-    if (t) {
-      TableReader rd(file, t, "[tokenizer]");
-      rd.CheckKeys({"kind", "vocab_size"});
-      if (rd.Str("kind", &r.tokenizer.kind, false) && r.tokenizer.kind != "byte" &&
-          r.tokenizer.kind != "bpe")
-        rd.Fail(rd.KeyPos("kind"), "kind",
-                "unknown tokenizer '" + r.tokenizer.kind + "' (\"byte\" or \"bpe\")");
-      if (rd.ok() && r.tokenizer.kind == "bpe") {
-        // Token ids are stored as uint16 in the dataset: at most 65536 tokens.
-        rd.IntAs("vocab_size", &r.tokenizer.vocab_size, true, 256, 65536);
-      } else if (rd.ok() && t->get("vocab_size")) {
-        rd.Fail(rd.KeyPos("vocab_size"), "vocab_size",
-                "only for kind = \"bpe\" (a byte tokenizer has 256 tokens)");
-      }
-      MODELC_RETURN_IF_ERROR(rd.status());
-    }
+    MODELC_RETURN_IF_ERROR(GetTable(file, root, schema, &t));
+    TableReader rd(file, t, schema);
+    rd.Read(lenient_sha256);
+    MODELC_RETURN_IF_ERROR(rd.status());
+    r.tokenizer.kind = rd.S("kind");
+    r.tokenizer.vocab_size = static_cast<int>(rd.I("vocab_size"));
   }
 
   // [[data]]
   {
-    const toml::node* n = root.get("data");
+    const RecipeTable& schema = Schema("data");
+    const toml::node* n = root.get(schema.name);
     if (!n) return Status::Error(file + ":1:1: [[data]]: at least one [[data]] source is required");
     const toml::array* arr = n->as_array();
-    if (!arr || !arr->is_array_of_tables() || arr->empty()) {
-      Pos p = PosOf(n->source());
-      return Status::Error(file + ":" + std::to_string(p.line) + ":" + std::to_string(p.col) +
-                           ": [[data]]: expected an array of tables ([[data]] sections), got " +
+    if (!arr || !arr->is_array_of_tables() || arr->empty())
+      return Status::Error(At(file, PosOf(n->source())) +
+                           "[[data]]: expected an array of tables ([[data]] sections), got " +
                            (arr && arr->empty() ? std::string("an empty array") : TypeName(n->type())));
-    }
     bool any_train = false, any_val = false;
     for (const toml::node& e : *arr) {
-      const toml::table* t = e.as_table();
-      TableReader rd(file, t, "[[data]]");
+      TableReader rd(file, e.as_table(), schema);
       DataSource d;
       Pos tp = rd.TablePos();
       d.line = tp.line;
       d.column = tp.col;
-      rd.CheckKeys({"path", "url", "sha256", "title", "author", "license", "source_url", "split",
-                    "license_acknowledgement"});
-      std::string url;
-      if (rd.Str("url", &url, false)) {
-        rd.Fail(rd.KeyPos("url"), "url",
-                "fetching URLs is not supported yet; download the file, put it next to model.toml "
-                "and use path = \"...\" (keep the address in source_url)");
+      rd.Read(lenient_sha256);
+      MODELC_RETURN_IF_ERROR(rd.status());
+      d.path = rd.S("path");
+      if (rd.Given("sha256")) {
+        d.sha256 = rd.S("sha256");
+        d.sha256_line = rd.KeyPos("sha256").line;
+        d.sha256_column = rd.KeyPos("sha256").col;
       }
-      rd.Str("path", &d.path, true, true);
-      if (const toml::node* s = rd.Get("sha256", false)) {
-        if (rd.Str("sha256", &d.sha256, false)) {
-          Pos sp = PosOf(s->source());
-          d.sha256_line = sp.line;
-          d.sha256_column = sp.col;
-          if (!lenient_sha256 && !IsLowerHex64(d.sha256))
-            rd.Fail(sp, "sha256", "must be 64 lowercase hex digits (got \"" + d.sha256 + "\")");
-        }
+      d.title = rd.S("title");
+      d.author = rd.S("author");
+      d.license = rd.S("license");
+      d.source_url = rd.S("source_url");
+      d.license_acknowledgement = rd.S("license_acknowledgement");
+      if (rd.V("split").is_number) {
+        d.split = "fraction";
+        d.split_is_fraction = true;
+        d.val_fraction = rd.D("split");
+      } else {
+        d.split = rd.S("split");
       }
-      rd.Str("title", &d.title, false);
-      rd.Str("author", &d.author, false);
-      rd.Str("license", &d.license, false);
-      rd.Str("source_url", &d.source_url, false);
-      rd.Str("license_acknowledgement", &d.license_acknowledgement, false, /*nonempty=*/true);
-      if (const toml::node* s = rd.Get("split", false)) {
-        Pos sp = PosOf(s->source());
-        if (s->is_string()) {
-          d.split = s->as_string()->get();
-          if (d.split != "train" && d.split != "val")
-            rd.Fail(sp, "split", "must be \"train\", \"val\" or a fraction in (0, 1) (got \"" + d.split + "\")");
-        } else if (s->is_floating_point() || s->is_integer()) {
-          double v = s->is_integer() ? static_cast<double>(s->as_integer()->get()) : s->as_floating_point()->get();
-          if (!(v > 0.0 && v < 1.0)) {
-            rd.Fail(sp, "split", "a fraction must be in (0, 1) (got " + FmtDouble(v) + ")");
-          } else {
-            d.split = "fraction";
-            d.split_is_fraction = true;
-            d.val_fraction = v;
-          }
-        } else {
-          rd.Fail(sp, "split", std::string("expected \"train\", \"val\" or a number, got ") + TypeName(s->type()));
-        }
-      }
-      if (rd.ok()) {
-        fs::path p(d.path);
-        d.resolved = (p.is_absolute() ? p : fs::path(dir) / p).lexically_normal().string();
-        std::error_code ec;
-        if (!fs::is_regular_file(d.resolved, ec))
-          rd.Fail(rd.KeyPos("path"), "path", "data file not found: " + d.resolved);
-      }
+      d.resolved = Resolve(dir, d.path);
+      std::string problem = NonRegularFileProblem(d.resolved, DataMissing(d.resolved));
+      if (!problem.empty()) rd.Fail(rd.KeyPos("path"), "path", problem);
       MODELC_RETURN_IF_ERROR(rd.status());
       any_train |= d.split == "train" || d.split_is_fraction;
       any_val |= d.split == "val" || d.split_is_fraction;
       r.data.push_back(std::move(d));
     }
     const DataSource& first = r.data.front();
-    std::string where = file + ":" + std::to_string(first.line) + ":" + std::to_string(first.column) + ": [[data]] split: ";
+    std::string where = At(file, Pos{first.line, first.column}) + "[[data]] split: ";
     if (!any_train)
       return Status::Error(where + "no training data: give a source split = \"train\" or a fraction like 0.1");
     if (!any_val)
@@ -399,36 +460,29 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
                                    "(that fraction at the end of the file is used for validation)");
   }
 
-  // [base]
+  // [base]: optional.
   {
+    const RecipeTable& schema = Schema("base");
     const toml::table* t;
-    MODELC_RETURN_IF_ERROR(GetTable(file, root, "base", false, &t));
+    MODELC_RETURN_IF_ERROR(GetTable(file, root, schema, &t));
     if (t) {
-      TableReader rd(file, t, "[base]");
+      TableReader rd(file, t, schema);
       BaseSpec b;
       Pos tp = rd.TablePos();
       b.line = tp.line;
       b.column = tp.col;
-      rd.CheckKeys({"path", "sha256", "license_acknowledgement"});
-      rd.Str("path", &b.path, true, true);
-      if (const toml::node* s = rd.Get("sha256", false)) {
-        if (rd.Str("sha256", &b.sha256, false)) {
-          Pos sp = PosOf(s->source());
-          b.sha256_line = sp.line;
-          b.sha256_column = sp.col;
-          if (!lenient_sha256 && !IsLowerHex64(b.sha256))
-            rd.Fail(sp, "sha256", "must be 64 lowercase hex digits (got \"" + b.sha256 + "\")");
-        }
+      rd.Read(lenient_sha256);
+      MODELC_RETURN_IF_ERROR(rd.status());
+      b.path = rd.S("path");
+      if (rd.Given("sha256")) {
+        b.sha256 = rd.S("sha256");
+        b.sha256_line = rd.KeyPos("sha256").line;
+        b.sha256_column = rd.KeyPos("sha256").col;
       }
-      rd.Str("license_acknowledgement", &b.license_acknowledgement, false, /*nonempty=*/true);
-      if (rd.ok()) {
-        fs::path p(b.path);
-        b.resolved = (p.is_absolute() ? p : fs::path(dir) / p).lexically_normal().string();
-        std::error_code ec;
-        if (!fs::is_regular_file(b.resolved, ec))
-          rd.Fail(rd.KeyPos("path"), "path",
-                  "base model not found: " + b.resolved + " (build the base model first)");
-      }
+      b.license_acknowledgement = rd.S("license_acknowledgement");
+      b.resolved = Resolve(dir, b.path);
+      std::string problem = NonRegularFileProblem(b.resolved, BaseMissing(b.resolved));
+      if (!problem.empty()) rd.Fail(rd.KeyPos("path"), "path", problem);
       MODELC_RETURN_IF_ERROR(rd.status());
       r.base = std::move(b);
     }
@@ -436,47 +490,42 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
 
   // [train]
   {
+    const RecipeTable& schema = Schema("train");
     const toml::table* t;
-    MODELC_RETURN_IF_ERROR(GetTable(file, root, "train", true, &t));
-    TableReader rd(file, t, "[train]");
+    MODELC_RETURN_IF_ERROR(GetTable(file, root, schema, &t));
+    TableReader rd(file, t, schema);
+    rd.Read(lenient_sha256);
+    MODELC_RETURN_IF_ERROR(rd.status());
     TrainConfig& c = r.train;
-    rd.CheckKeys({"steps", "batch_size", "micro_batch_size", "learning_rate", "warmup_steps", "lr_schedule",
-                  "min_lr", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "seed", "eval_every",
-                  "eval_batches", "chain_every"});
-    const int64_t kBig = int64_t(1) << 40;
-    rd.Int("steps", &c.steps, true, 1, kBig);
-    rd.IntAs("batch_size", &c.batch_size, true, 1, 1 << 20);
-    if (!rd.IntAs("micro_batch_size", &c.micro_batch_size, false, 1, 1 << 20) && rd.ok())
-      c.micro_batch_size = c.batch_size;
-    rd.Float("learning_rate", &c.learning_rate, true, 0.0, true);
-    rd.Int("warmup_steps", &c.warmup_steps, false, 0, kBig);
-    if (rd.Str("lr_schedule", &c.lr_schedule, false) && c.lr_schedule != "cosine" && c.lr_schedule != "constant")
-      rd.Fail(rd.KeyPos("lr_schedule"), "lr_schedule",
-              "must be \"cosine\" or \"constant\" (got \"" + c.lr_schedule + "\")");
-    rd.Float("min_lr", &c.min_lr, false, 0.0, false);
-    rd.Float("weight_decay", &c.weight_decay, false, 0.0, false);
-    rd.Float("beta1", &c.beta1, false, 0.0, false, 1.0, true);
-    rd.Float("beta2", &c.beta2, false, 0.0, false, 1.0, true);
-    rd.Float("eps", &c.eps, false, 0.0, true);
-    rd.Float("grad_clip", &c.grad_clip, false, 0.0, false);
-    int64_t seed = 0;
-    if (rd.Int("seed", &seed, false, 0, std::numeric_limits<int64_t>::max())) c.seed = static_cast<uint64_t>(seed);
-    rd.Int("eval_every", &c.eval_every, false, 0, kBig);
-    rd.IntAs("eval_batches", &c.eval_batches, false, 1, 1 << 20);
+    // The ranges in the schema keep the int fields within int.
+    c.steps = rd.I("steps");
+    c.batch_size = static_cast<int>(rd.I("batch_size"));
+    c.micro_batch_size = rd.Given("micro_batch_size") ? static_cast<int>(rd.I("micro_batch_size")) : c.batch_size;
+    c.learning_rate = rd.D("learning_rate");
+    c.warmup_steps = rd.I("warmup_steps");
+    c.lr_schedule = rd.S("lr_schedule");
+    c.min_lr = rd.D("min_lr");
+    c.weight_decay = rd.D("weight_decay");
+    c.beta1 = rd.D("beta1");
+    c.beta2 = rd.D("beta2");
+    c.eps = rd.D("eps");
+    c.grad_clip = rd.D("grad_clip");
+    c.seed = static_cast<uint64_t>(rd.I("seed"));
+    c.eval_every = rd.I("eval_every");
+    c.eval_batches = static_cast<int>(rd.I("eval_batches"));
     // Hash-chain links (and default checkpoints): every chain_every steps;
     // default about ten links over the run.
-    if (!rd.Int("chain_every", &c.chain_every, false, 1, kBig) && rd.ok())
-      c.chain_every = std::max<int64_t>(1, (c.steps + 9) / 10);
-    if (rd.ok() && c.batch_size % c.micro_batch_size != 0)
+    c.chain_every = rd.Given("chain_every") ? rd.I("chain_every") : std::max<int64_t>(1, (c.steps + 9) / 10);
+    if (c.batch_size % c.micro_batch_size != 0)
       rd.Fail(rd.KeyPos("micro_batch_size"), "micro_batch_size",
               "micro_batch_size (" + std::to_string(c.micro_batch_size) + ") does not divide batch_size (" +
                   std::to_string(c.batch_size) + ")");
     // Activation rows of one micro-batch are indexed with int in the kernels.
-    if (rd.ok() && (int64_t)c.micro_batch_size * r.arch.context > (1 << 24))
+    if ((int64_t)c.micro_batch_size * r.arch.context > (1 << 24))
       rd.Fail(rd.KeyPos("micro_batch_size"), "micro_batch_size",
               "micro_batch_size x context (" + std::to_string(c.micro_batch_size) + " x " +
                   std::to_string(r.arch.context) + ") must be at most 16777216 tokens");
-    if (rd.ok() && c.min_lr > c.learning_rate)
+    if (c.min_lr > c.learning_rate)
       rd.Fail(rd.KeyPos("min_lr"), "min_lr",
               "must be <= learning_rate (" + FmtDouble(c.min_lr) + " > " + FmtDouble(c.learning_rate) + ")");
     MODELC_RETURN_IF_ERROR(rd.status());
@@ -581,9 +630,8 @@ Status CheckDataHashes(const Recipe& r) {
     const BaseSpec& b = *r.base;
     std::string where = r.toml_path + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
                         ": [base] (" + b.path + "): ";
-    std::error_code ec;
-    if (!fs::is_regular_file(b.resolved, ec))
-      return Status::Error(where + "base model not found: " + b.resolved + " (build the base model first)");
+    std::string problem = NonRegularFileProblem(b.resolved, BaseMissing(b.resolved));
+    if (!problem.empty()) return Status::Error(where + problem);
     std::string actual;
     MODELC_RETURN_IF_ERROR(Sha256File(b.resolved, &actual).Wrap(where + "hashing"));
     if (b.sha256.empty())
@@ -600,8 +648,8 @@ Status CheckDataHashes(const Recipe& r) {
   for (const DataSource& d : r.data) {
     std::string where = r.toml_path + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ": " +
                         DataLabel(d) + ": ";
-    std::error_code ec;
-    if (!fs::is_regular_file(d.resolved, ec)) return Status::Error(where + "data file not found: " + d.resolved);
+    std::string problem = NonRegularFileProblem(d.resolved, DataMissing(d.resolved));
+    if (!problem.empty()) return Status::Error(where + problem);
     std::string actual;
     MODELC_RETURN_IF_ERROR(Sha256File(d.resolved, &actual).Wrap(where + "hashing"));
     if (d.sha256.empty())

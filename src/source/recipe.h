@@ -101,13 +101,18 @@ struct Recipe {
   std::string SourceHash() const;
 };
 
-// Parses and validates dir/model.toml. Errors name "file:line:column" and the
-// key, e.g. "/m/model.toml:7:10: [architecture] n_head: n_embd (100) is not
-// divisible by n_head (3)". Does not read data files.
+// Parses and validates dir/model.toml against the schema
+// (source/recipe_schema.h; docs/model-toml.md). Errors name
+// "file:line:column" and the key, e.g. "/m/model.toml:7:10: [architecture]
+// n_head: n_embd (100) is not divisible by n_head (3)"; unknown keys and
+// tables suggest the nearest name. Does not read data files (only stat()s
+// them).
 Status LoadRecipe(const std::string& dir, Recipe* out);
 
-// Checks every data file (and the [base] binary) exists and matches its sha256. A missing or wrong
-// sha256 is an error that prints the actual hash and suggests `--pin`.
+// Checks every data file (and the [base] binary) exists, is a regular file (a
+// device, FIFO, socket or directory is refused by name, never opened) and
+// matches its sha256. A missing or wrong sha256 is an error that prints the
+// actual hash and suggests `--pin`.
 Status CheckDataHashes(const Recipe& r);
 
 // `modelc build --pin`: computes the sha256 of every data file and writes it
