@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -23,6 +24,8 @@
 #include <vector>
 
 #include "cli_util.h"
+#include "util/atomic_file.h"
+#include "util/sha256.h"
 
 namespace modelc {
 namespace {
@@ -294,6 +297,47 @@ TEST_F(Faults, DiskFullOnTmpfs) {
   ExpectCleanFailure(q, out, "No space left on device (ENOSPC)", mnt);
   EXPECT_TRUE(Contains(q.err, "; the earlier " + out + " is unchanged")) << q;
   EXPECT_EQ(FileSha(out), before);
+}
+
+}  // namespace
+}  // namespace modelc
+
+namespace modelc {
+namespace {
+
+// Reading a path that is not a regular file -- a FIFO with no writer (which
+// would block a plain open), a character device (endless), a directory -- is
+// one error naming what it is, at once; hashing likewise.
+TEST(ReadRegularFile, RefusesFifoDeviceAndDirectoryWithoutBlocking) {
+  char tmpl[] = "/tmp/modelc-readfile-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string fifo = dir + "/pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  struct Want {
+    std::string path, what;
+  };
+  for (const Want& w : {Want{fifo, "a FIFO (named pipe)"}, Want{"/dev/zero", "a character device"},
+                        Want{dir, "a directory"}}) {
+    std::string text, hex;
+    Status st = ReadFile(w.path, &text);
+    ASSERT_FALSE(st.ok()) << w.path;
+    EXPECT_EQ(st.message(), w.path + " is " + w.what + ", not a regular file");
+    st = Sha256File(w.path, &hex);
+    ASSERT_FALSE(st.ok()) << w.path;
+    EXPECT_EQ(st.message(), w.path + " is " + w.what + ", not a regular file");
+  }
+  // A regular file reads whole, through a symbolic link too.
+  const std::string file = dir + "/f.txt", link = dir + "/link";
+  ASSERT_TRUE(WriteFileAtomic(file, std::string(100000, 'x') + "end").ok());
+  ASSERT_EQ(::symlink(file.c_str(), link.c_str()), 0);
+  std::string text;
+  ASSERT_TRUE(ReadFile(link, &text).ok());
+  EXPECT_EQ(text.size(), 100003u);
+  EXPECT_EQ(text.substr(100000), "end");
+  Status st = ReadFile(dir + "/missing", &text);
+  EXPECT_NE(st.message().find("cannot open: No such file or directory"), std::string::npos) << st.message();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -124,12 +124,51 @@ Status WriteFileAtomic(const std::string& path, const std::string& contents) {
   return f.Commit();
 }
 
+Status OpenRegularFile(const std::string& path, int* fd) {
+  *fd = -1;
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  const int f = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (f < 0) return Status::Error(path + ": cannot open: " + ErrnoText(errno));
+  struct stat st;
+  if (::fstat(f, &st) != 0) {
+    const int err = errno;
+    ::close(f);
+    return Status::Error(path + ": cannot stat: " + ErrnoText(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(f);
+    const char* what = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    return Status::Error(path + " is " + what + ", not a regular file");
+  }
+  // Regular files never block; reads below are plain blocking reads.
+  ::fcntl(f, F_SETFL, ::fcntl(f, F_GETFL) & ~O_NONBLOCK);
+  *fd = f;
+  return Status::OK();
+}
+
 Status ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
+  int fd;
+  MODELC_RETURN_IF_ERROR(OpenRegularFile(path, &fd));
+  std::string data;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return Status::Error(path + ": read error after " + std::to_string(data.size()) + " bytes: " + ErrnoText(err));
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  *out = std::move(data);
   return Status::OK();
 }
 

@@ -45,8 +45,13 @@ class AtomicFile {
 
 // Convenience: atomically replace `path` with `contents`.
 Status WriteFileAtomic(const std::string& path, const std::string& contents);
-// Reads a whole file.
+// Reads a whole regular file. Anything else (a directory, a device, a FIFO,
+// a socket) is refused by what it is, without blocking: the file is opened
+// with O_NONBLOCK and checked with fstat before the first read.
 Status ReadFile(const std::string& path, std::string* out);
+// Opens a regular file for reading (the same checks as ReadFile) and returns
+// its descriptor in *fd (the caller closes it).
+Status OpenRegularFile(const std::string& path, int* fd);
 
 // "1,048,576"
 std::string GroupDigits(uint64_t n);

@@ -1,5 +1,9 @@
 #include "util/sha256.h"
 
+#include <unistd.h>
+
+#include "util/atomic_file.h"
+
 #include <openssl/evp.h>
 
 #include <cstdio>
@@ -37,8 +41,13 @@ std::string Sha256Hex(const void* data, size_t n) {
 }
 
 Status Sha256File(const std::string& path, std::string* hex) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Status::Error(path + ": cannot open: " + std::strerror(errno));
+  int fd;
+  MODELC_RETURN_IF_ERROR(OpenRegularFile(path, &fd));
+  FILE* f = ::fdopen(fd, "rb");
+  if (!f) {
+    ::close(fd);
+    return Status::Error(path + ": cannot open: " + std::strerror(errno));
+  }
   Sha256 h;
   std::vector<char> buf(1 << 20);
   size_t n;
