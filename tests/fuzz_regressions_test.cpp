@@ -15,9 +15,9 @@ namespace modelc {
 namespace {
 
 // A JSON number too large for a double makes nlohmann::json throw
-// out_of_range (406), not parse_error: it escaped the readers' catch and
-// terminated the process (`modelc serve` on a request body
-// {"temperature": 1e99999}). fuzz/regressions/openai/, provenance/.
+// out_of_range (406), not parse_error: it escaped the readers' catch (a
+// request body {"temperature": 1e99999} got a 500 from `modelc serve`'s
+// exception handler instead of a 400). fuzz/regressions/openai/, provenance/.
 TEST(FuzzRegressions, JsonNumberOverflowIsAParseError) {
   serve::ModelInfo m;
   m.id = "m";
