@@ -109,7 +109,7 @@ TEST(GgufOverflow, HugeStringLength) {
     b.raw("GGUF").u32(3).u64(0).u64(1).u64(len).raw("abcdefgh");
     const std::string m = ParseError(b.b);
     if (len >= b.b.size())
-      EXPECT_EQ(m, "x.gguf: key length " + std::to_string(len) + " is larger than the file (40 bytes) at byte offset 24");
+      EXPECT_EQ(m, "x.gguf: the key length " + std::to_string(len) + " is larger than the file (40 bytes) at byte offset 24");
   }
   // A string value: its length counts from after the length field.
   Bytes b;

@@ -618,7 +618,7 @@ class GgufParser {
     for (uint64_t i = 0; i < n_kv; ++i) {
       const uint64_t kpos = pos_;
       std::string key;
-      MODELC_RETURN_IF_ERROR(ReadString(&key, "key"));
+      MODELC_RETURN_IF_ERROR(ReadString(&key, "the key"));
       if (key.empty()) return Err("empty metadata key", kpos);
       if (key.size() > kMaxKeyLength) return Err("metadata key longer than 65535 bytes", kpos);
       if (!keys.insert(key).second) return Err("duplicate key '" + key + "'", kpos);
@@ -648,7 +648,7 @@ class GgufParser {
     for (uint64_t i = 0; i < n_tensors; ++i) {
       GgufTensorInfo t;
       const uint64_t npos = pos_;
-      MODELC_RETURN_IF_ERROR(ReadString(&t.name, "tensor name"));
+      MODELC_RETURN_IF_ERROR(ReadString(&t.name, "the tensor name"));
       if (t.name.empty() || t.name.size() > kMaxTensorName)
         return Err("tensor name length " + std::to_string(t.name.size()) + " not in 1.." +
                        std::to_string(kMaxTensorName),
@@ -745,14 +745,14 @@ class GgufParser {
   Status ReadString(std::string* s, const std::string& what) {
     const uint64_t lpos = pos_;
     uint64_t len = 0;
-    if (!ReadU64(&len)) return Truncated("the length of the " + what, pos_, 8);
+    if (!ReadU64(&len)) return Truncated("the length of " + what, pos_, 8);
     if (!Have(len)) {
       // Longer than the whole file: corrupt; else the file was cut short.
       if (len >= size_)
         return Err(what + " length " + std::to_string(len) + " is larger than the file (" +
                        std::to_string(size_) + " bytes)",
                    lpos);
-      return Truncated("the " + what + " (" + std::to_string(len) + " bytes)", pos_, len);
+      return Truncated(what + " (" + std::to_string(len) + " bytes)", pos_, len);
     }
     s->assign(reinterpret_cast<const char*>(p_ + pos_), size_t(len));
     pos_ += len;
@@ -765,7 +765,7 @@ class GgufParser {
     if (!IsKnownValueType(type))
       return Err("unknown value type " + std::to_string(type) + " for key '" + key + "'", tpos);
     v->type_ = type;
-    if (type == gguf_type::kString) return ReadString(&v->str_, "string value of key '" + key + "'");
+    if (type == gguf_type::kString) return ReadString(&v->str_, "the string value of key '" + key + "'");
     if (type != gguf_type::kArray) {
       const uint64_t n = ScalarSize(type);
       if (!Have(n)) return Truncated("the value of key '" + key + "'", pos_, n);
