@@ -18,9 +18,14 @@ const std::string kScriptDir = std::string(MODELC_SOURCE_DIR) + "/tests/llamacpp
 
 // Runs tests/llamacpp/llamacpp.mjs with `args`; returns its JSON output.
 nlohmann::json LlamaCpp(const std::vector<std::string>& args) {
-  std::vector<std::string> a = {"node", kScriptDir + "/llamacpp.mjs"};
+#ifdef MODELC_NODE_BIN
+  const std::string node = MODELC_NODE_BIN;  // the Node.js CMake found or was given
+#else
+  const std::string node = "node";  // from PATH
+#endif
+  std::vector<std::string> a = {node, kScriptDir + "/llamacpp.mjs"};
   a.insert(a.end(), args.begin(), args.end());
-  Spawned sp = SpawnProgram("/usr/bin/env", a, {});  // node from PATH
+  Spawned sp = SpawnProgram("/usr/bin/env", a, {});
   Proc p = WaitModelc(sp);
   EXPECT_TRUE(p.exited && p.code == 0) << "node llamacpp.mjs failed:\n" << p;
   if (!(p.exited && p.code == 0)) return nlohmann::json();
