@@ -138,7 +138,7 @@ std::string TinyModel(const Recipe& r, bool bpe, const std::string& tmp) {
   t.tokens_per_source = {48, 16};
   t.chain = {{0, std::string(64, '1'), std::string(64, '2')}, {4, std::string(64, 'a'), std::string(64, 'b')}};
   const std::string path = tmp + (bpe ? "/bpe.gguf" : "/byte.gguf");
-  Check(WriteModelFile(path, r, d, t));
+  Check(WriteModelFile(path, r, d, TrainingRecordOf(t)));
   return path;
 }
 

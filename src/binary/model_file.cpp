@@ -21,7 +21,7 @@ std::string Join(const std::vector<std::string>& v, const char* sep) {
   return s;
 }
 
-std::string CurveJson(const std::vector<LossPoint>& c) {
+std::string CurveJson(const std::vector<CurvePoint>& c) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& p : c) j.push_back({p.step, p.loss});
   return j.dump();
@@ -30,7 +30,7 @@ std::string CurveJson(const std::vector<LossPoint>& c) {
 }  // namespace
 
 Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d,
-                      const TrainResult& t, const BaseModelRecord* base) {
+                      const TrainingRecord& t, const BaseModelRecord* base) {
   const GptConfig& c = t.config;
   GgufWriter w;
   w.SetString("general.architecture", "gpt2");
@@ -109,10 +109,11 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
   w.SetString("modelc.train_curve", CurveJson(t.train_curve));
   w.SetString("modelc.val_curve", CurveJson(t.val_curve));
   w.SetU64("modelc.chain_every", (uint64_t)r.train.chain_every);
-  w.SetString("modelc.hash_chain", ChainToJson(t.chain));
+  w.SetString("modelc.hash_chain", t.hash_chain_json);
 
+  if (!t.params) return Status::Error(path + ": internal error: no weights to write");
   for (const ParamSpec& s : GptParamSpecs(c))
-    w.AddTensorF32(s.name, GgmlNe(s.shape), t.params.data() + s.offset);
+    w.AddTensorF32(s.name, GgmlNe(s.shape), t.params + s.offset);
   return w.Write(path);
 }
 

@@ -14,13 +14,17 @@
 //                        hash_chain (JSON; see compile/checkpoint.h)
 // Tensors: GptParamSpecs order and names, F32, ggml ne = reversed shape.
 // Nothing machine-specific (time, host, path, thread count) is written.
+//
+// The format does not depend on the trainer: what it records about the
+// training run is a TrainingRecord, which the compiler fills from its
+// TrainResult (compile/trainer.h, TrainingRecordOf).
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "binary/gguf.h"
-#include "compile/trainer.h"
 #include "model/gpt.h"
 #include "source/dataset.h"
 #include "source/recipe.h"
@@ -37,9 +41,33 @@ struct BaseModelRecord {
   std::string license_chain_json, credits_json;
 };
 
+// One point of a loss curve (modelc.train_curve / modelc.val_curve: JSON [[step, loss], ...]).
+struct CurvePoint {
+  int64_t step = 0;
+  double loss = 0;
+};
+
+// What the binary records about the training run that made it.
+struct TrainingRecord {
+  GptConfig config;
+  // The weights, GptParamCount(config) floats in GptParamSpecs layout (not
+  // owned: they must outlive the WriteModelFile call).
+  const float* params = nullptr;
+  double train_loss = 0;  // modelc.train_loss
+  double val_loss = 0;    // modelc.val_loss
+  int64_t steps = 0;      // modelc.steps
+  int64_t tokens_seen = 0;  // modelc.tokens_seen
+  std::vector<CurvePoint> train_curve, val_curve;
+  // Training tokens drawn from each data source, model.toml order
+  // (tokens_used in modelc.data_manifest; 0 for a source not listed).
+  std::vector<uint64_t> tokens_per_source;
+  // modelc.hash_chain, as JSON text (compile/checkpoint.h, ChainToJson).
+  std::string hash_chain_json;
+};
+
 // Writes the model binary atomically (temp file, fsync, rename).
 Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d,
-                      const TrainResult& t, const BaseModelRecord* base = nullptr);
+                      const TrainingRecord& t, const BaseModelRecord* base = nullptr);
 
 struct LoadedModel {
   GptConfig config;

@@ -269,7 +269,7 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   if (root) {
     BaseModelRecord base;
     if (r.base) base = MakeBaseRecord(r, base_credits);
-    MODELC_RETURN_IF_ERROR(WriteModelFile(output, r, d, t, r.base ? &base : nullptr));
+    MODELC_RETURN_IF_ERROR(WriteModelFile(output, r, d, TrainingRecordOf(t), r.base ? &base : nullptr));
     // The model is written; the work folder is no longer needed.
     if (!o.keep_checkpoints) RemoveBuildDir(build_dir);
     MODELC_RETURN_IF_ERROR(Sha256File(output, &s.sha256));

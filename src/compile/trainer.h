@@ -10,6 +10,7 @@
 #include <functional>
 #include <vector>
 
+#include "binary/model_file.h"
 #include "compile/checkpoint.h"
 #include "dist/comm.h"
 #include "model/gpt.h"
@@ -65,6 +66,23 @@ struct TrainResult {
   // When stopped: why saving the state at the stop failed ("" if it did not).
   std::string save_error;
 };
+
+// What the model binary records of this run (binary/model_file.h,
+// WriteModelFile). The record points at t.params, which must outlive it.
+inline TrainingRecord TrainingRecordOf(const TrainResult& t) {
+  TrainingRecord rec;
+  rec.config = t.config;
+  rec.params = t.params.data();
+  rec.train_loss = t.train_loss;
+  rec.val_loss = t.val_loss;
+  rec.steps = t.steps;
+  rec.tokens_seen = t.tokens_seen;
+  for (const LossPoint& p : t.train_curve) rec.train_curve.push_back({p.step, p.loss});
+  for (const LossPoint& p : t.val_curve) rec.val_curve.push_back({p.step, p.loss});
+  rec.tokens_per_source = t.tokens_per_source;
+  rec.hash_chain_json = ChainToJson(t.chain);
+  return rec;
+}
 
 // Tokens per second over the steady-state steps: the median step time of
 // steps after the first two (all steps when there are fewer than four).
