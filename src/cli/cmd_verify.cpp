@@ -1,39 +1,28 @@
 // modelc verify MODEL.gguf --source DIR [--segment I --checkpoint PATH] [--json]
 //
-// Full check: rebuild the model from its source in a temporary folder and
-// compare the bytes. Spot-check (--segment I): start from the publisher's
-// checkpoint of hash-chain link I (checked against the chain first), re-run
-// only the steps to link I+1 and compare the state hash with the chain.
-// Exit status as diffoscope's: 0 identical, 1 different, 2 trouble.
+// Full check (rebuild and compare the bytes) or spot-check (--segment I:
+// re-run one link of the hash chain from a published checkpoint): the logic
+// is compile/verify.h; this file checks the arguments and prints the
+// outcome and the progress. Exit status as diffoscope's: 0 identical,
+// 1 different, 2 trouble.
 //
 // Signature check (--signature FILE --key PUB.pem): the DSSE envelope that
 // `modelc sign` wrote must verify with the key, its payload must be a modelc
 // provenance statement whose subject digest is the file's sha256 and whose
 // source hash is the binary's modelc.source_hash. Exit 0 valid, 1 invalid,
 // 2 trouble (a file or key that cannot be read, a malformed envelope).
-#include <omp.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "binary/gguf.h"
-#include "binary/model_file.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "compile/build.h"
-#include "compile/checkpoint.h"
-#include "compile/trainer.h"
-#include "kernels/isa.h"
+#include "compile/verify.h"
 #include "provenance/dsse.h"
 #include "provenance/ed25519.h"
 #include "provenance/statement.h"
-#include "source/dataset.h"
-#include "source/recipe.h"
 #include "util/atomic_file.h"
 #include "util/sha256.h"
 
@@ -51,33 +40,7 @@ struct VerifyOpts {
   bool json = false, quiet = false;
 };
 
-// What the published model says about itself.
-struct Published {
-  std::string source_hash, version, sha256;
-  std::vector<ChainLink> chain;
-};
-
-Status ReadPublished(const std::string& path, Published* p) {
-  std::unique_ptr<GgufFile> f;
-  MODELC_RETURN_IF_ERROR(GgufFile::Open(path, &f));
-  if (!f->GetString("modelc.source_hash", &p->source_hash).ok())
-    return Status::Error(path + ": no modelc.source_hash: not a modelc build, nothing to verify against");
-  f->GetString("modelc.version", &p->version);
-  std::string chain;
-  if (f->GetString("modelc.hash_chain", &chain).ok()) {
-    Status st = ChainFromJson(chain, &p->chain);
-    if (!st.ok()) return Status::Error(path + ": modelc.hash_chain: " + st.message());
-  }
-  return Sha256File(path, &p->sha256);
-}
-
-struct Outcome {
-  int code = kTrouble;
-  std::string verdict;  // one line
-  nlohmann::ordered_json json;
-};
-
-void Emit(const VerifyOpts& o, const Outcome& r) {
+void Emit(const VerifyOpts& o, const VerifyOutcome& r) {
   if (o.json) {
     nlohmann::ordered_json j = r.json;
     j["result"] = r.code == kIdentical ? "identical" : r.code == kDifferent ? "different" : "trouble";
@@ -86,161 +49,6 @@ void Emit(const VerifyOpts& o, const Outcome& r) {
   } else {
     std::printf("%s\n", r.verdict.c_str());
   }
-}
-
-Outcome Trouble(const std::string& msg) {
-  Outcome r;
-  r.code = kTrouble;
-  r.verdict = "trouble: " + msg;
-  return r;
-}
-
-Outcome FullRebuild(const VerifyOpts& o, const Published& pub, const Recipe& r) {
-  namespace fs = std::filesystem;
-  char tmpl[] = "/tmp/modelc-verify-XXXXXX";
-  if (!::mkdtemp(tmpl)) return Trouble("cannot create a temporary folder");
-  const std::string tmp = tmpl;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{tmp};
-
-  BuildOptions b;
-  b.dir = o.source;
-  b.output = tmp + "/rebuilt.gguf";
-  b.threads = o.threads;
-  b.force = true;
-  b.build_dir = tmp + "/build";
-  BuildCallbacks cb;
-  ProgressPrinter printer(stderr, ::isatty(2));
-  cb.on_start = [&](const Recipe& rr, const Dataset&) {
-    if (!o.quiet)
-      std::fprintf(stderr, "rebuilding %s from %s (%lld steps)\n", rr.model.name.c_str(), o.source.c_str(),
-                   (long long)rr.train.steps);
-  };
-  cb.progress = [&](const StepInfo& s) {
-    if (!o.quiet) printer.Update(s);
-  };
-  BuildSummary s;
-  Status st = BuildModel(b, cb, &s);
-  printer.Finish();
-  if (!st.ok()) return Trouble(st.message());
-
-  Outcome out;
-  out.json["model"] = o.model;
-  out.json["model_sha256"] = pub.sha256;
-  out.json["rebuilt_sha256"] = s.sha256;
-  if (s.sha256 == pub.sha256) {
-    out.code = kIdentical;
-    out.verdict = "identical: rebuilding " + o.source + " gives the same bytes (sha256 " + pub.sha256 + ")";
-    return out;
-  }
-  out.code = kDifferent;
-  out.verdict = "different: rebuilt sha256 " + s.sha256 + ", published " + pub.sha256;
-  // Where did the runs part? Compare the hash chains.
-  Published rebuilt;
-  if (ReadPublished(b.output, &rebuilt).ok() && !pub.chain.empty()) {
-    size_t i = 0;
-    while (i < pub.chain.size() && i < rebuilt.chain.size() &&
-           pub.chain[i].step == rebuilt.chain[i].step &&
-           pub.chain[i].state_sha256 == rebuilt.chain[i].state_sha256)
-      ++i;
-    if (i == pub.chain.size() && i == rebuilt.chain.size()) {
-      out.verdict += "; the training run agrees at every chain link, so the difference is in the file "
-                     "itself (see modelc diff)";
-    } else if (i == 0) {
-      out.verdict += "; the states differ already at the first chain link (initialization)";
-    } else {
-      out.verdict += "; the training states agree up to step " + std::to_string(pub.chain[i - 1].step) +
-                     " (chain link " + std::to_string(i - 1) + ") and differ after it";
-    }
-    out.json["first_differing_link"] = i;
-  }
-  return out;
-}
-
-Outcome Segment(const VerifyOpts& o, const Published& pub, const Recipe& r) {
-  namespace fs = std::filesystem;
-  const int64_t I = o.segment;
-  if (pub.chain.size() < 2) return Trouble(o.model + ": the model has no hash chain to spot-check");
-  if (I < 0 || I + 1 >= (int64_t)pub.chain.size())
-    return Trouble("--segment must be between 0 and " + std::to_string(pub.chain.size() - 2) + " for this model (" +
-                   std::to_string(pub.chain.size()) + " chain links)");
-  if (o.checkpoint.empty()) return Trouble("--segment needs --checkpoint (the state of link " + std::to_string(I) + ")");
-  const ChainLink& from = pub.chain[I];
-  const ChainLink& to = pub.chain[I + 1];
-  std::error_code ec;
-  const std::string path = fs::is_directory(o.checkpoint, ec) ? CheckpointPath(o.checkpoint, from.step) : o.checkpoint;
-  TrainState state;
-  std::string ck_source;
-  Status st = ReadCheckpoint(path, &state, &ck_source);
-  if (!st.ok()) return Trouble(st.message());
-  // Trust nothing in the checkpoint that the chain does not vouch for.
-  if (ck_source != pub.source_hash)
-    return Trouble(path + ": checkpoint is for another source (" + ck_source.substr(0, 12) + ")");
-  if (state.step != from.step)
-    return Trouble(path + ": checkpoint is at step " + std::to_string(state.step) + ", link " + std::to_string(I) +
-                   " is at step " + std::to_string(from.step));
-  const std::string h = TrainStateHash(state);
-  if (h != from.state_sha256)
-    return Trouble(path + ": checkpoint state hash " + h + " is not the one chain link " + std::to_string(I) +
-                   " records (" + from.state_sha256 + ")");
-  state.chain.assign(pub.chain.begin(), pub.chain.begin() + I + 1);
-
-  Dataset d;
-  st = LoadDataset(r, &d);
-  if (!st.ok()) return Trouble(st.message());
-  if (state.tokens_per_source.size() != d.sources.size()) state.tokens_per_source.assign(d.sources.size(), 0);
-  SetNumThreads(o.threads > 0 ? o.threads : omp_get_num_procs());
-  if (!o.quiet)
-    std::fprintf(stderr, "re-running steps %lld..%lld of %s (chain link %lld -> %lld)\n", (long long)from.step + 1,
-                 (long long)to.step, r.model.name.c_str(), (long long)I, (long long)I + 1);
-  ProgressPrinter printer(stderr, ::isatty(2));
-  TrainControl c;
-  c.resume = &state;
-  c.stop_after = to.step;
-  TrainResult t;
-  st = Train(r, d, [&](const StepInfo& s) { if (!o.quiet) printer.Update(s); }, c, &t);
-  printer.Finish();
-  if (!st.ok()) return Trouble(st.message());
-  if (t.chain.empty() || t.chain.back().step != to.step)
-    return Trouble("internal error: the re-run did not end at a chain link");
-  Outcome out;
-  out.json["segment"] = I;
-  out.json["from_step"] = from.step;
-  out.json["to_step"] = to.step;
-  out.json["expected_state_sha256"] = to.state_sha256;
-  out.json["rebuilt_state_sha256"] = t.chain.back().state_sha256;
-  const std::string range = "segment " + std::to_string(I) + " (steps " + std::to_string(from.step + 1) + ".." +
-                            std::to_string(to.step) + ")";
-  if (t.chain.back().state_sha256 == to.state_sha256) {
-    out.code = kIdentical;
-    out.verdict = "identical: " + range + " re-runs to the recorded state " + to.state_sha256;
-    if (I + 2 == (int64_t)pub.chain.size()) {
-      // The last link: the weights in the file must be the ones it ends with.
-      LoadedModel m;
-      st = LoadModelFile(o.model, &m);
-      if (!st.ok()) return Trouble(st.message());
-      const bool same = m.params.size() == t.params.size() &&
-                        std::memcmp(m.params.data(), t.params.data(), t.params.size() * sizeof(float)) == 0;
-      out.json["file_weights_match"] = same;
-      if (same) {
-        out.verdict += ", and the file holds exactly those weights";
-      } else {
-        out.code = kDifferent;
-        out.verdict = "different: " + range + " re-runs to the recorded state, but the weights in " + o.model +
-                      " are not that state's weights";
-      }
-    }
-  } else {
-    out.code = kDifferent;
-    out.verdict = "different: " + range + " re-runs to state " + t.chain.back().state_sha256 + ", the chain records " +
-                  to.state_sha256;
-  }
-  return out;
 }
 
 // --signature FILE --key PUB.pem: 0 valid, 1 invalid, 2 trouble.
@@ -322,32 +130,31 @@ int Verify(const VerifyOpts& o) {
     PrintError("--checkpoint is only used with --segment I");
     return kTrouble;
   }
-  Published pub;
-  Status st = ReadPublished(o.model, &pub);
+  VerifyOptions vo;
+  vo.model = o.model;
+  vo.source = o.source;
+  vo.segment = o.segment;
+  vo.checkpoint = o.checkpoint;
+  vo.threads = o.threads;
+  VerifyInputs in;
+  Status st = LoadVerifyInputs(vo, &in);
   if (!st.ok()) {
     PrintError(st.message());
     return kTrouble;
   }
-  Recipe r;
-  st = LoadRecipe(o.source, &r);
-  if (st.ok()) st = CheckDataHashes(r);
-  if (!st.ok()) {
-    PrintError(st.message());
-    return kTrouble;
-  }
-  if (pub.version != MODELC_VERSION)
+  if (in.published.version != MODELC_VERSION)
     std::fprintf(stderr, "modelc: note: %s was built by modelc %s, this is %s; bytes may differ across versions\n",
-                 o.model.c_str(), pub.version.c_str(), MODELC_VERSION);
-  Outcome out;
-  if (r.SourceHash() != pub.source_hash) {
-    out.code = kDifferent;
-    out.verdict = "different: " + o.source + " has source hash " + r.SourceHash() + ", the model was built from " +
-                  pub.source_hash;
-    out.json["source_hash"] = r.SourceHash();
-    out.json["model_source_hash"] = pub.source_hash;
-  } else {
-    out = o.segment >= 0 ? Segment(o, pub, r) : FullRebuild(o, pub, r);
-  }
+                 o.model.c_str(), in.published.version.c_str(), MODELC_VERSION);
+  ProgressPrinter printer(stderr, ::isatty(2));
+  VerifyCallbacks cb;
+  cb.note = [&](const std::string& s) {
+    if (!o.quiet) std::fprintf(stderr, "%s\n", s.c_str());
+  };
+  cb.progress = [&](const StepInfo& s) {
+    if (!o.quiet) printer.Update(s);
+  };
+  cb.progress_done = [&] { printer.Finish(); };
+  const VerifyOutcome out = VerifyAgainstSource(vo, in, cb);
   if (out.code == kTrouble && !o.json) {
     PrintError(out.verdict.substr(std::string("trouble: ").size()));
     return kTrouble;
