@@ -8,6 +8,20 @@
 
 namespace modelc {
 
+void AppendParamSpec(std::vector<ParamSpec>& specs, std::string name, std::vector<int64_t> shape,
+                     ParamSpec::Init init, double init_std, bool decay) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.shape = std::move(shape);
+  p.size = 1;
+  for (int64_t d : p.shape) p.size *= d;
+  p.offset = specs.empty() ? 0 : specs.back().offset + specs.back().size;
+  p.init = init;
+  p.init_std = init_std;
+  p.decay = decay;
+  specs.push_back(std::move(p));
+}
+
 std::vector<ParamSpec> GptParamSpecs(const GptConfig& c) {
   using I = ParamSpec::Init;
   const int64_t C = c.n_embd;
@@ -16,16 +30,7 @@ std::vector<ParamSpec> GptParamSpecs(const GptConfig& c) {
   const double std_proj = 0.02 / std::sqrt(2.0 * c.n_layer);
   std::vector<ParamSpec> v;
   auto add = [&](std::string name, std::vector<int64_t> shape, I init, double sd, bool decay) {
-    ParamSpec p;
-    p.name = std::move(name);
-    p.shape = std::move(shape);
-    p.size = 1;
-    for (int64_t d : p.shape) p.size *= d;
-    p.offset = v.empty() ? 0 : v.back().offset + v.back().size;
-    p.init = init;
-    p.init_std = sd;
-    p.decay = decay;
-    v.push_back(std::move(p));
+    AppendParamSpec(v, std::move(name), std::move(shape), init, sd, decay);
   };
   add("token_embd.weight", {c.vocab, C}, I::kNormal, std0, true);
   add("position_embd.weight", {c.context, C}, I::kNormal, 0.01, true);

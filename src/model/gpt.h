@@ -31,6 +31,11 @@ struct ParamSpec {
   bool decay = false;           // AdamW weight decay applies (2-D weights)
 };
 
+// Appends the next tensor of a family's fixed order to `specs`: its offset
+// follows the previous tensor, its size is the product of `shape`.
+void AppendParamSpec(std::vector<ParamSpec>& specs, std::string name, std::vector<int64_t> shape,
+                     ParamSpec::Init init, double init_std, bool decay);
+
 // The parameter tensors in their fixed order.
 std::vector<ParamSpec> GptParamSpecs(const GptConfig& c);
 int64_t GptParamCount(const GptConfig& c);

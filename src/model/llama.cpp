@@ -65,16 +65,7 @@ std::vector<ParamSpec> LlamaParamSpecs(const LlamaConfig& c) {
   const double std_proj = 0.02 / std::sqrt(2.0 * c.n_layer);
   std::vector<ParamSpec> v;
   auto add = [&](std::string name, std::vector<int64_t> shape, I init, double sd, bool decay) {
-    ParamSpec p;
-    p.name = std::move(name);
-    p.shape = std::move(shape);
-    p.size = 1;
-    for (int64_t d : p.shape) p.size *= d;
-    p.offset = v.empty() ? 0 : v.back().offset + v.back().size;
-    p.init = init;
-    p.init_std = sd;
-    p.decay = decay;
-    v.push_back(std::move(p));
+    AppendParamSpec(v, std::move(name), std::move(shape), init, sd, decay);
   };
   add("token_embd.weight", {V, C}, I::kNormal, std0, true);
   for (int l = 0; l < c.n_layer; ++l) {
