@@ -10,18 +10,14 @@
 #include <vector>
 
 #include "layers/layers.h"
+#include "test_vectors.h"
 
 namespace modelc {
 namespace {
 
-std::vector<double> Rand(size_t n, uint32_t seed, double lo = -1, double hi = 1) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<double> v(n);
-  for (auto& x : v) x = u(g);
-  return v;
-}
-std::vector<float> ToF(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+using testvec::Dot;
+using testvec::Rand;
+using testvec::ToF;
 
 // Checks d(sum(out * R))/d(x) computed analytically (`grad`) against central
 // differences of `f` (which recomputes out from the current x).
@@ -39,12 +35,6 @@ void CheckFD(std::vector<double>& x, const std::vector<double>& grad,
     const double fd = (lp - lm) / (2 * h);
     ASSERT_NEAR(grad[i], fd, tol * (1 + std::fabs(fd))) << what << " index " << i;
   }
-}
-
-double Dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
 }
 
 TEST(Layers, LinearForwardAndBackward) {

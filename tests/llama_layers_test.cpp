@@ -18,24 +18,14 @@
 
 #include "kernels/isa.h"
 #include "layers/layers.h"
+#include "test_vectors.h"
 
 namespace modelc {
 namespace {
 
-std::vector<double> LRand(size_t n, uint32_t seed, double lo = -1, double hi = 1) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<double> v(n);
-  for (auto& x : v) x = u(g);
-  return v;
-}
-std::vector<float> LToF(const std::vector<double>& v) { return {v.begin(), v.end()}; }
-
-double LDot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
+using testvec::Dot;
+using testvec::Rand;
+using testvec::ToF;
 
 void Print(const std::string& what, double err) {
   std::printf("[ llama    ] %-44s max error %.3g\n", what.c_str(), err);
@@ -114,7 +104,7 @@ TEST(LlamaLayers, RmsNormForwardAndBackward) {
       SCOPED_TRACE("C " + std::to_string(C) + " eps " + std::to_string(eps));
       const std::string tag = "rmsnorm C=" + std::to_string(C) + (eps == 1e-5 ? " eps=1e-5" : " eps=1e-6");
       const int N = 7;
-      auto x = LRand(N * C, 101 + C, -2, 3), w = LRand(C, 102 + C), R = LRand(N * C, 103 + C);
+      auto x = Rand(N * C, 101 + C, -2, 3), w = Rand(C, 102 + C), R = Rand(N * C, 103 + C);
       std::vector<double> out(N * C), rstd(N);
       rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), N, C, eps);
       const auto ref = NaiveRmsNorm(x, w, N, C, eps);
@@ -127,7 +117,7 @@ TEST(LlamaLayers, RmsNormForwardAndBackward) {
         EXPECT_NEAR(rstd[n], 1.0 / std::sqrt(ss / C + eps), 1e-14);
       }
       // float vs the double reference
-      auto xf = LToF(x), wf = LToF(w);
+      auto xf = ToF(x), wf = ToF(w);
       std::vector<float> of(N * C), rf(N);
       rmsnorm_forward(of.data(), rf.data(), xf.data(), wf.data(), N, C, eps);
       const double ef = MaxRelErr(of, ref);
@@ -138,14 +128,14 @@ TEST(LlamaLayers, RmsNormForwardAndBackward) {
       rmsnorm_backward(dx.data(), dw.data(), R.data(), x.data(), w.data(), rstd.data(), N, C);
       auto loss = [&] {
         rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), N, C, eps);
-        return LDot(out, R);
+        return Dot(out, R);
       };
       LlamaCheckFD(x, dx, loss, 1e-6, tag + " dx");
       LlamaCheckFD(w, dw, loss, 1e-6, tag + " dw");
       // float backward vs double
       rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), N, C, eps);
       rmsnorm_forward(of.data(), rf.data(), xf.data(), wf.data(), N, C, eps);
-      auto Rf = LToF(R);
+      auto Rf = ToF(R);
       std::vector<float> dxf(N * C), dwf(C);
       rmsnorm_backward(dxf.data(), dwf.data(), Rf.data(), xf.data(), wf.data(), rf.data(), N, C);
       EXPECT_LE(MaxRelErr(dxf, dx), 1e-5);
@@ -156,7 +146,7 @@ TEST(LlamaLayers, RmsNormForwardAndBackward) {
 
 TEST(LlamaLayers, RmsNormBackwardAccumulates) {
   const int N = 3, C = 18;
-  auto x = LRand(N * C, 110), w = LRand(C, 111), R = LRand(N * C, 112);
+  auto x = Rand(N * C, 110), w = Rand(C, 111), R = Rand(N * C, 112);
   std::vector<double> out(N * C), rstd(N), dx0(N * C), dw0(C), dx1(N * C, 0.25), dw1(C, -0.5);
   rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), N, C, 1e-5);
   rmsnorm_backward(dx0.data(), dw0.data(), R.data(), x.data(), w.data(), rstd.data(), N, C);
@@ -244,7 +234,7 @@ TEST(LlamaLayers, RopeHandComputedCases) {
     const int hs = 6, NH = 3, Tn = 4;
     std::vector<float> cf(Tn * hs / 2), sf(cf.size());
     rope_table(cf.data(), sf.data(), Tn, hs, 10000.0);
-    auto xf = LToF(LRand(Tn * NH * hs, 120));
+    auto xf = ToF(Rand(Tn * NH * hs, 120));
     std::vector<float> yf(xf.size());
     rope_forward(yf.data(), xf.data(), cf.data(), sf.data(), 1, Tn, NH, hs);
     for (int k = 0; k < NH * hs; ++k) ASSERT_EQ(std::memcmp(&yf[k], &xf[k], 4), 0) << k;
@@ -278,7 +268,7 @@ TEST(LlamaLayers, RopeRelativePosition) {
   const int hs = 6, Tn = 64;
   std::vector<double> c(Tn * hs / 2), s(c.size());
   rope_table(c.data(), s.data(), Tn, hs, 10000.0);
-  const auto q = LRand(hs, 130), k = LRand(hs, 131);
+  const auto q = Rand(hs, 130), k = Rand(hs, 131);
   // Place q (and k) at every position of a sequence; rotate; dot any pair.
   std::vector<double> Q(Tn * hs), K(Tn * hs), RQ(Tn * hs), RK(Tn * hs);
   for (int t = 0; t < Tn; ++t)
@@ -310,7 +300,7 @@ TEST(LlamaLayers, RopeForwardAndBackward) {
   const int N = B * Tn * NH * hs;
   std::vector<double> c(Tn * hs / 2), s(c.size());
   rope_table(c.data(), s.data(), Tn, hs, theta);
-  auto x = LRand(N, 140), R = LRand(N, 141);
+  auto x = Rand(N, 140), R = Rand(N, 141);
   std::vector<double> y(N);
   rope_forward(y.data(), x.data(), c.data(), s.data(), B, Tn, NH, hs);
   const auto ref = NaiveRope(x, B, Tn, NH, hs, theta);
@@ -324,7 +314,7 @@ TEST(LlamaLayers, RopeForwardAndBackward) {
   // float vs double
   std::vector<float> cf(c.size()), sf(c.size());
   rope_table(cf.data(), sf.data(), Tn, hs, theta);
-  auto xf = LToF(x);
+  auto xf = ToF(x);
   std::vector<float> yf(N);
   rope_forward(yf.data(), xf.data(), cf.data(), sf.data(), B, Tn, NH, hs);
   const double ef = MaxRelErr(yf, ref);
@@ -336,7 +326,7 @@ TEST(LlamaLayers, RopeForwardAndBackward) {
   LlamaCheckFD(x, dx,
                [&] {
                  rope_forward(y.data(), x.data(), c.data(), s.data(), B, Tn, NH, hs);
-                 return LDot(y, R);
+                 return Dot(y, R);
                },
                1e-8, "rope dx");
   // backward undoes forward (rotation by -angle)
@@ -345,7 +335,7 @@ TEST(LlamaLayers, RopeForwardAndBackward) {
   rope_backward(back.data(), y.data(), c.data(), s.data(), B, Tn, NH, hs, GradMode::kOverwrite);
   for (int i = 0; i < N; ++i) EXPECT_NEAR(back[i], x[i], 1e-15);
   // overwrite over garbage == accumulate into zeros; in place with kOverwrite
-  auto Rf = LToF(R);
+  auto Rf = ToF(R);
   std::vector<float> d0(N, 0.0f), d1(N, std::nanf("")), d2 = Rf;
   rope_backward(d0.data(), Rf.data(), cf.data(), sf.data(), B, Tn, NH, hs);
   rope_backward(d1.data(), Rf.data(), cf.data(), sf.data(), B, Tn, NH, hs, GradMode::kOverwrite);
@@ -359,14 +349,14 @@ TEST(LlamaLayers, RopeForwardAndBackward) {
 // ---------------------------------------------------------------------------
 TEST(LlamaLayers, SwigluForwardAndBackward) {
   const int N = 7 * 18;
-  auto g = LRand(N, 150, -12, 12), u = LRand(N, 151, -3, 3), R = LRand(N, 152);
+  auto g = Rand(N, 150, -12, 12), u = Rand(N, 151, -3, 3), R = Rand(N, 152);
   std::vector<double> out(N), ref(N);
   swiglu_forward(out.data(), g.data(), u.data(), N);
   for (int i = 0; i < N; ++i) ref[i] = g[i] / (1 + std::exp(-g[i])) * u[i];
   const double e = MaxRelErr(out, ref);
   Print("swiglu forward (double)", e);
   EXPECT_LE(e, 1e-15);
-  auto gf = LToF(g), uf = LToF(u);
+  auto gf = ToF(g), uf = ToF(u);
   std::vector<float> of(N);
   swiglu_forward(of.data(), gf.data(), uf.data(), N);
   const double ef = MaxRelErr(of, ref);
@@ -377,11 +367,11 @@ TEST(LlamaLayers, SwigluForwardAndBackward) {
   swiglu_backward(dg.data(), du.data(), R.data(), g.data(), u.data(), N);
   auto loss = [&] {
     swiglu_forward(out.data(), g.data(), u.data(), N);
-    return LDot(out, R);
+    return Dot(out, R);
   };
   LlamaCheckFD(g, dg, loss, 1e-7, "swiglu dgate");
   LlamaCheckFD(u, du, loss, 1e-7, "swiglu dup");
-  auto Rf = LToF(R);
+  auto Rf = ToF(R);
   std::vector<float> dgf(N), duf(N);
   swiglu_backward(dgf.data(), duf.data(), Rf.data(), gf.data(), uf.data(), N);
   EXPECT_LE(MaxRelErr(dgf, dg), 2e-6);
@@ -447,8 +437,8 @@ void CheckGqa(const GqaShape& sh, uint32_t seed) {
                           " hs=" + std::to_string(hs);
   SCOPED_TRACE(tag);
   const size_t nq = (size_t)B * Tn * NH * hs, nkv = (size_t)B * Tn * NKV * hs;
-  auto q = LRand(nq, seed), k = LRand(nkv, seed + 1), v = LRand(nkv, seed + 2),
-       R = LRand(nq, seed + 3);
+  auto q = Rand(nq, seed), k = Rand(nkv, seed + 1), v = Rand(nkv, seed + 2),
+       R = Rand(nq, seed + 3);
   std::vector<double> out(nq), att((size_t)B * NH * Tn * Tn);
   attention_gqa_forward(out.data(), att.data(), q.data(), k.data(), v.data(), B, Tn, NH, NKV, hs);
   const auto ref = NaiveGqa(q, k, v, B, Tn, NH, NKV, hs);
@@ -468,7 +458,7 @@ void CheckGqa(const GqaShape& sh, uint32_t seed) {
       ASSERT_NEAR(rs, 1.0, 1e-14);
     }
   // float vs double
-  auto qf = LToF(q), kf = LToF(k), vf = LToF(v), Rf = LToF(R);
+  auto qf = ToF(q), kf = ToF(k), vf = ToF(v), Rf = ToF(R);
   std::vector<float> of(nq), af(att.size());
   attention_gqa_forward(of.data(), af.data(), qf.data(), kf.data(), vf.data(), B, Tn, NH, NKV, hs);
   const double ef = MaxRelErr(of, ref);
@@ -486,7 +476,7 @@ void CheckGqa(const GqaShape& sh, uint32_t seed) {
   EXPECT_LE(eb, 1e-4);
   auto loss = [&] {
     attention_gqa_forward(out.data(), att.data(), q.data(), k.data(), v.data(), B, Tn, NH, NKV, hs);
-    return LDot(out, R);
+    return Dot(out, R);
   };
   LlamaCheckFD(q, dq, loss, 1e-6, tag + " dq");
   LlamaCheckFD(k, dk, loss, 1e-6, tag + " dk");
@@ -509,8 +499,8 @@ TEST(LlamaLayers, AttentionGqaAcrossCausalRowBlocks) {
 // NKV == NH is multi-head attention: the same bits as attention_* on packed qkv.
 TEST(LlamaLayers, AttentionGqaWithNkvEqualNhMatchesAttentionBitForBit) {
   const int B = 2, Tn = 45, NH = 3, hs = 8, C = NH * hs;
-  auto q = LToF(LRand(B * Tn * C, 310)), k = LToF(LRand(B * Tn * C, 311)),
-       v = LToF(LRand(B * Tn * C, 312)), dout = LToF(LRand(B * Tn * C, 313));
+  auto q = ToF(Rand(B * Tn * C, 310)), k = ToF(Rand(B * Tn * C, 311)),
+       v = ToF(Rand(B * Tn * C, 312)), dout = ToF(Rand(B * Tn * C, 313));
   std::vector<float> qkv((size_t)B * Tn * 3 * C);
   for (int n = 0; n < B * Tn; ++n)
     for (int c = 0; c < C; ++c) {
@@ -543,8 +533,8 @@ TEST(LlamaLayers, AttentionGqaWithNkvEqualNhMatchesAttentionBitForBit) {
 TEST(LlamaLayers, AttentionGqaOverwriteEqualsAccumulateIntoZeros) {
   const int B = 2, Tn = 40, NH = 6, NKV = 2, hs = 6;
   const size_t nq = (size_t)B * Tn * NH * hs, nkv = (size_t)B * Tn * NKV * hs;
-  auto q = LToF(LRand(nq, 320)), k = LToF(LRand(nkv, 321)), v = LToF(LRand(nkv, 322)),
-       dout = LToF(LRand(nq, 323));
+  auto q = ToF(Rand(nq, 320)), k = ToF(Rand(nkv, 321)), v = ToF(Rand(nkv, 322)),
+       dout = ToF(Rand(nq, 323));
   std::vector<float> out(nq), att((size_t)B * NH * Tn * Tn);
   attention_gqa_forward(out.data(), att.data(), q.data(), k.data(), v.data(), B, Tn, NH, NKV, hs);
   const float nan = std::nanf("");
@@ -567,11 +557,11 @@ TEST(LlamaLayers, SameBitsForOneTwoThreeThreads) {
   const int B = 2, Tn = 45, NH = 6, NKV = 2, hs = 8, C = 130;
   const int N = B * Tn;
   const size_t nq = (size_t)N * NH * hs, nkv = (size_t)N * NKV * hs;
-  auto x = LToF(LRand((size_t)N * C, 400, -2, 2)), w = LToF(LRand(C, 401)),
-       dy = LToF(LRand((size_t)N * C, 402));
-  auto q = LToF(LRand(nq, 403)), k = LToF(LRand(nkv, 404)), v = LToF(LRand(nkv, 405)),
-       dout = LToF(LRand(nq, 406));
-  auto g = LToF(LRand(nq, 407, -8, 8)), u = LToF(LRand(nq, 408));
+  auto x = ToF(Rand((size_t)N * C, 400, -2, 2)), w = ToF(Rand(C, 401)),
+       dy = ToF(Rand((size_t)N * C, 402));
+  auto q = ToF(Rand(nq, 403)), k = ToF(Rand(nkv, 404)), v = ToF(Rand(nkv, 405)),
+       dout = ToF(Rand(nq, 406));
+  auto g = ToF(Rand(nq, 407, -8, 8)), u = ToF(Rand(nq, 408));
   std::vector<float> cs(Tn * hs / 2), sn(cs.size());
   rope_table(cs.data(), sn.data(), Tn, hs, 10000.0);
 
