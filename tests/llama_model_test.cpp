@@ -27,6 +27,7 @@
 #include "compile/trainer.h"
 #include "kernels/isa.h"
 #include "model/llama.h"
+#include "pytorch_reference.h"
 
 namespace modelc {
 namespace {
@@ -256,18 +257,8 @@ TEST(LlamaModel, LossAndGradientsBitIdenticalAcrossThreadCounts) {
 //               |d| <= 1e-4 * max|g| of that tensor + 1e-7 element-wise
 //   step losses |d| <= 1e-4 * loss      parameters |d| <= 1e-4 (lr 1e-3)
 
-template <class T>
-void LlamaWriteRaw(const fs::path& p, const std::vector<T>& v) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(v.data()), (std::streamsize)(v.size() * sizeof(T)));
-}
-std::vector<float> LlamaReadF32(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::vector<char> b((std::istreambuf_iterator<char>(f)), {});
-  std::vector<float> v(b.size() / 4);
-  std::memcpy(v.data(), b.data(), v.size() * 4);
-  return v;
-}
+using pytorch_ref::ReadF32;
+using pytorch_ref::WriteRaw;
 
 void CheckParity(bool tied) {
   const LlamaConfig c = OddLlama(tied);
@@ -320,17 +311,12 @@ void CheckParity(bool tied) {
                    {"weight_decay", tc.weight_decay}, {"grad_clip", tc.grad_clip}};
   for (int s = 0; s < steps; ++s) spec["lrs"].push_back(LearningRate(tc, s));
   std::ofstream(dir / "spec.json") << spec.dump();
-  LlamaWriteRaw(dir / "params.f32", params);
-  LlamaWriteRaw(dir / "batches.i32", batches);
+  WriteRaw(dir / "params.f32", params);
+  WriteRaw(dir / "batches.i32", batches);
 
-  const std::string cmd = std::string("/usr/bin/python3 ") + MODELC_SOURCE_DIR +
-                          "/tests/reference/llama_reference.py " + dir.string() + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
   std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int rc = pclose(pipe);
+  const int rc = pytorch_ref::Run("llama_reference.py", dir, &out);
+  ASSERT_NE(rc, -1);
   ASSERT_EQ(rc, 0) << "the PyTorch reference failed (python3-torch is installed by "
                       "scripts/setup):\n" << out;
 
@@ -342,9 +328,9 @@ void CheckParity(bool tied) {
   const float scale = 1.0f / (float)(B * Tn);
   model.Backward(params.data(), grads.data(), tok0, tgt0, scale);
 
-  const auto ref_logits = LlamaReadF32(dir / "ref_logits.f32");
-  const auto ref_grads = LlamaReadF32(dir / "ref_grads.f32");
-  const auto ref_params = LlamaReadF32(dir / "ref_params.f32");
+  const auto ref_logits = ReadF32(dir / "ref_logits.f32");
+  const auto ref_grads = ReadF32(dir / "ref_grads.f32");
+  const auto ref_params = ReadF32(dir / "ref_params.f32");
   nlohmann::json ref = nlohmann::json::parse(std::ifstream(dir / "ref.json"));
   ASSERT_EQ(ref_logits.size(), model.acts().logits.size());
   ASSERT_EQ(ref_grads.size(), (size_t)P);

@@ -31,24 +31,15 @@
 #include "compile/trainer.h"
 #include "kernels/isa.h"
 #include "model/gpt.h"
+#include "pytorch_reference.h"
 
 namespace modelc {
 namespace {
 
 namespace fs = std::filesystem;
 
-template <class T>
-void WriteRaw(const fs::path& p, const std::vector<T>& v) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(v.data()), (std::streamsize)(v.size() * sizeof(T)));
-}
-std::vector<float> ReadF32(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::vector<char> b((std::istreambuf_iterator<char>(f)), {});
-  std::vector<float> v(b.size() / 4);
-  std::memcpy(v.data(), b.data(), v.size() * 4);
-  return v;
-}
+using pytorch_ref::ReadF32;
+using pytorch_ref::WriteRaw;
 
 struct Shape {
   const char* label;
@@ -109,14 +100,9 @@ TEST_P(Parity, MatchesPyTorch) {
   WriteRaw(dir / "params.f32", params);
   WriteRaw(dir / "batches.i32", batches);
 
-  const std::string cmd = std::string("/usr/bin/python3 ") + MODELC_SOURCE_DIR +
-                          "/tests/reference/gpt_reference.py " + dir.string() + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
   std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int rc = pclose(pipe);
+  const int rc = pytorch_ref::Run("gpt_reference.py", dir, &out);
+  ASSERT_NE(rc, -1);
   ASSERT_EQ(rc, 0) << "the PyTorch reference failed (python3-torch is installed by "
                       "scripts/setup):\n" << out;
 
