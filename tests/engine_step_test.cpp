@@ -37,7 +37,7 @@ TEST(EngineStep, StepEqualsPrefillAllAtEveryThreadCount) {
     const auto p = RandomGptParams<float>(cfg, 11, 0.1, /*ln_weights_exactly_one=*/false);
     const auto tok = Tokens(cfg.context, cfg.vocab, 12);
     SetNumThreads(1);
-    InferenceEngine ref(cfg, p.data());
+    GptEngine ref(cfg, p.data());
     std::vector<float> all;
     ASSERT_TRUE(ref.PrefillAll(tok, &all));
     // and the training forward, for the whole sequence
@@ -46,7 +46,7 @@ TEST(EngineStep, StepEqualsPrefillAllAtEveryThreadCount) {
     ASSERT_EQ(std::memcmp(model.acts().logits.data(), all.data(), all.size() * 4), 0);
     for (int threads : {1, 2, 3, 5}) {
       SetNumThreads(threads);
-      InferenceEngine e(cfg, p.data());
+      GptEngine e(cfg, p.data());
       // a prefix by Prefill, the rest by Step
       const std::vector<int> head(tok.begin(), tok.begin() + 5);
       const auto& first = e.Prefill(head);

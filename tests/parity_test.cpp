@@ -71,7 +71,7 @@ TEST_P(Parity, MatchesPyTorch) {
   tc.grad_clip = 1.0;
 
   const auto specs = GptParamSpecs(c);
-  std::vector<float> params = InitParams(c, 1234);
+  std::vector<float> params = InitParams(FromGptConfig(c), 1234);
   const int64_t P = (int64_t)params.size();
   std::mt19937 g(77);
   std::vector<int32_t> batches((size_t)steps * 2 * B * Tn);

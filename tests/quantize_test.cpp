@@ -317,17 +317,8 @@ QuantizedParams QuantizeParams(const GptConfig& c, const std::vector<float>& p) 
     QuantizeRowQ8_0(p.data() + s.offset, s.size, q.raw[i].data());
     DequantizeRowQ8_0(q.raw[i].data(), s.size, q.params.data() + s.offset);
   }
-  auto raw = [&](const std::string& name) -> const uint8_t* {
-    for (size_t i = 0; i < specs.size(); ++i)
-      if (specs[i].name == name) return q.raw[i].empty() ? nullptr : q.raw[i].data();
-    return nullptr;
-  };
-  q.weights.wte = raw("token_embd.weight");
-  for (int l = 0; l < c.n_layer; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    q.weights.blocks.push_back({raw(b + "attn_qkv.weight"), raw(b + "attn_output.weight"),
-                                raw(b + "ffn_up.weight"), raw(b + "ffn_down.weight")});
-  }
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (!q.raw[i].empty()) q.weights[specs[i].name] = q.raw[i].data();
   return q;
 }
 
@@ -348,14 +339,14 @@ TEST(Q8Engine, LogitsCloseToF32AndIdenticalAcrossKernelsThreadsAndModes) {
     SetNumThreads(1);
     // F32 engine on the decoded weights: the reference the int8 path
     // approximates (only the activation rounding differs).
-    InferenceEngine f32(c, q.params.data());
+    GptEngine f32(c, q.params.data());
     std::vector<float> ref;
     ASSERT_TRUE(f32.PrefillAll(tok, &ref));
     std::vector<float> base;  // first kernel, 1 thread, step by step
     for (Q8Kernel k : AvailableKernels()) {
       for (int threads : {1, 2, 3}) {
         SetNumThreads(threads);
-        InferenceEngine e(c, q.params.data(), &q.weights);
+        GptEngine e(c, q.params.data(), &q.weights);
         ASSERT_TRUE(e.quantized());
         e.SetQ8Kernel(k);
         std::vector<float> steps;
@@ -403,7 +394,7 @@ TEST(Q8Engine, F32PrefillAllMatchesTheTrainingForward) {
   const auto tok = Tokens(c.context, c.vocab, 4);
   Gpt<float> model(c);
   model.Forward(p.data(), tok.data(), nullptr, 1, c.context);
-  InferenceEngine e(c, p.data());
+  GptEngine e(c, p.data());
   EXPECT_FALSE(e.quantized());
   std::vector<float> all;
   ASSERT_TRUE(e.PrefillAll(tok, &all));

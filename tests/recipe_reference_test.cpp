@@ -230,6 +230,7 @@ TEST_F(SchemaTest, EveryKeyRefusesValuesOutsideTheTable) {
         case RecipeKeyType::kNumber: bad = {"\"1\"", "true", "nan", "inf", "-inf"}; break;
         case RecipeKeyType::kStringArray: bad = {"\"x\"", "[1]", "[\"x\", 2]"}; break;
         case RecipeKeyType::kSplit: bad = {"true", "\"test\"", "nan"}; break;
+        case RecipeKeyType::kBoolean: bad = {"1", "\"true\"", "0.0"}; break;
       }
       if (k.type == RecipeKeyType::kInteger) {
         if (k.int_min != std::numeric_limits<int64_t>::min()) bad.push_back(std::to_string(k.int_min - 1));
@@ -269,15 +270,21 @@ TEST_F(SchemaTest, EveryKeyRefusesValuesOutsideTheTable) {
         ASSERT_NE(on, nullptr);
         for (const std::string& other : on->allowed) {
           if (other == k.only_when_value) continue;
-          std::string msg = LoadError({{t.name, k.only_when_key, "\"" + other + "\""}});
+          // This key alone of those that depend on the same key stays.
+          std::vector<Edit> edits = {{t.name, k.only_when_key, "\"" + other + "\""}};
+          for (const RecipeKey& k2 : t.keys)
+            if (k2.only_when_key == k.only_when_key && k2.name != k.name) edits.push_back({t.name, k2.name, {}});
+          std::string msg = LoadError(edits);
           EXPECT_TRUE(Contains(msg, t.Display() + " " + k.name + ": only for " + k.only_when_key + " = \"" +
                                         k.only_when_value + "\""))
               << msg;
           ++checked;
         }
-        // Required with the value it depends on (the example's).
-        std::string msg = LoadError({{t.name, k.name, {}}});
-        EXPECT_TRUE(Contains(msg, t.Display() + " " + k.name + ": missing required key")) << msg;
+        // Required with the value it depends on (the example's), unless optional.
+        if (!k.only_when_optional) {
+          std::string msg = LoadError({{t.name, k.name, {}}});
+          EXPECT_TRUE(Contains(msg, t.Display() + " " + k.name + ": missing required key")) << msg;
+        }
       }
     }
   }

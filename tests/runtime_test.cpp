@@ -73,7 +73,7 @@ TEST(Runtime, StepMatchesTrainingForwardAtEveryPosition) {
     const auto p = RandomParams(c, 1);
     const auto tok = RandomTokens(c.context, c.vocab, 2);
     const auto ref = ReferenceLogits(c, p, tok);
-    InferenceEngine e(c, p.data());
+    GptEngine e(c, p.data());
     int exact = 0;
     for (int t = 0; t < c.context; ++t) {
       EXPECT_EQ(e.position(), t);
@@ -94,7 +94,7 @@ TEST(Runtime, PrefillMatchesTrainingForward) {
     const auto p = RandomParams(c, 3);
     const auto tok = RandomTokens(c.context, c.vocab, 4);
     const auto ref = ReferenceLogits(c, p, tok);
-    InferenceEngine e(c, p.data());
+    GptEngine e(c, p.data());
     for (int n = 1; n <= c.context; ++n) {
       e.Reset();
       std::vector<int> prompt(tok.begin(), tok.begin() + n);
@@ -108,7 +108,7 @@ TEST(Runtime, PrefillMatchesTrainingForward) {
   const auto p = RandomParams(c, 3);
   const auto tok = RandomTokens(c.context, c.vocab, 4);
   const auto ref = ReferenceLogits(c, p, tok);
-  InferenceEngine e(c, p.data());
+  GptEngine e(c, p.data());
   // Prefill, then Steps, then another Prefill chunk continue the sequence.
   e.Reset();
   ExpectRowNear(e.Prefill({tok.begin(), tok.begin() + 5}), ref.data() + 4 * c.vocab, c.vocab, 4);
@@ -128,7 +128,7 @@ TEST(Runtime, ResultsDoNotDependOnThreads) {
   std::vector<std::vector<float>> out[2];
   for (int r = 0; r < 2; ++r) {
     SetNumThreads(r == 0 ? 1 : 2);
-    InferenceEngine e(c, p.data());
+    GptEngine e(c, p.data());
     out[r].push_back(e.Prefill({tok.begin(), tok.begin() + 10}));
     for (int t = 10; t < c.context; ++t) out[r].push_back(e.Step(tok[t]));
   }
@@ -139,7 +139,7 @@ TEST(Runtime, ResultsDoNotDependOnThreads) {
 TEST(Runtime, RefusesWhenFullOrInvalid) {
   const GptConfig c = SmallConfig();
   const auto p = RandomParams(c, 7);
-  InferenceEngine e(c, p.data());
+  GptEngine e(c, p.data());
   EXPECT_TRUE(e.Step(-1).empty());
   EXPECT_TRUE(e.Step(c.vocab).empty());
   EXPECT_TRUE(e.Prefill({}).empty());
@@ -170,7 +170,7 @@ TEST(Runtime, StepThroughput) {
   c.n_embd = 128;
   const auto p = RandomParams(c, 8);
   SetNumThreads(1);
-  InferenceEngine e(c, p.data());
+  GptEngine e(c, p.data());
   const auto t0 = std::chrono::steady_clock::now();
   int tok = 10, steps = 0;
   for (int rep = 0; rep < 4; ++rep) {

@@ -428,7 +428,7 @@ std::vector<std::unique_ptr<InferenceEngine>> TinyEngines(int n, std::vector<flo
   c.n_head = 1;
   params->assign(GptParamCount(c), 0.0f);
   std::vector<std::unique_ptr<InferenceEngine>> e;
-  for (int i = 0; i < n; ++i) e.push_back(std::make_unique<InferenceEngine>(c, params->data()));
+  for (int i = 0; i < n; ++i) e.push_back(std::make_unique<GptEngine>(c, params->data()));
   return e;
 }
 

@@ -27,13 +27,98 @@ std::string CurveJson(const std::vector<CurvePoint>& c) {
   return j.dump();
 }
 
+// The hyperparameter keys of each family's GGUF architecture (llama.cpp's
+// names, "<arch>.<key>"), written and read back here.
+void WriteHparams(const ModelConfig& c, const std::string& arch, GgufWriter* w) {
+  w->SetU32(arch + ".context_length", c.context);
+  w->SetU32(arch + ".embedding_length", c.n_embd);
+  w->SetU32(arch + ".block_count", c.n_layer);
+  if (c.family == "gpt") {
+    w->SetU32("gpt2.feed_forward_length", 4 * c.n_embd);
+    w->SetU32("gpt2.attention.head_count", c.n_head);
+    w->SetF32("gpt2.attention.layer_norm_epsilon", (float)kLayerNormEps);
+    return;
+  }
+  // llama
+  w->SetU32("llama.feed_forward_length", c.ffn_hidden);
+  w->SetU32("llama.attention.head_count", c.n_head);
+  w->SetU32("llama.attention.head_count_kv", c.n_head_kv);
+  w->SetF32("llama.rope.freq_base", (float)c.rope_theta);
+  w->SetU32("llama.rope.dimension_count", c.n_embd / c.n_head);
+  w->SetF32("llama.attention.layer_norm_rms_epsilon", (float)c.rms_eps);
+  w->SetU32("llama.vocab_size", c.vocab);
+}
+
+std::string Implausible(const std::string& path, const std::string& arch, const std::string& what) {
+  return path + ": implausible " + arch + " hyperparameters (" + what + ")";
+}
+
+// Reads the family's hyperparameters (vocab comes from the tokenizer) and checks them.
+Status ReadHparams(const GgufFile& f, const std::string& path, const ModelFamily& fam,
+                   ModelConfig* c) {
+  const std::string arch(fam.gguf_arch);
+  uint32_t ctx, embd, blocks, ff, heads;
+  MODELC_RETURN_IF_ERROR(f.GetU32(arch + ".context_length", &ctx));
+  MODELC_RETURN_IF_ERROR(f.GetU32(arch + ".embedding_length", &embd));
+  MODELC_RETURN_IF_ERROR(f.GetU32(arch + ".block_count", &blocks));
+  MODELC_RETURN_IF_ERROR(f.GetU32(arch + ".feed_forward_length", &ff));
+  MODELC_RETURN_IF_ERROR(f.GetU32(arch + ".attention.head_count", &heads));
+  if (ctx < 1 || ctx > 65536 || embd < 1 || embd > 16384 || blocks < 1 || blocks > 256 ||
+      heads < 1 || embd % heads != 0)
+    return Status::Error(Implausible(path, arch,
+                                     "context " + std::to_string(ctx) + ", embedding " +
+                                         std::to_string(embd) + ", blocks " + std::to_string(blocks) +
+                                         ", heads " + std::to_string(heads)));
+  c->family = std::string(fam.name);
+  c->context = (int)ctx;
+  c->n_embd = (int)embd;
+  c->n_layer = (int)blocks;
+  c->n_head = (int)heads;
+  if (c->family == "gpt") {
+    if (ff != 4 * embd)
+      return Status::Error(path + ": gpt2.feed_forward_length is " + std::to_string(ff) +
+                           "; modelc supports 4 * embedding_length = " + std::to_string(4 * embd));
+    return Status::OK();
+  }
+  uint32_t heads_kv = heads, rope_dim = embd / heads;
+  float theta = 10000.0f, eps = 1e-5f;
+  if (f.Find("llama.attention.head_count_kv"))
+    MODELC_RETURN_IF_ERROR(f.GetU32("llama.attention.head_count_kv", &heads_kv));
+  if (f.Find("llama.rope.dimension_count"))
+    MODELC_RETURN_IF_ERROR(f.GetU32("llama.rope.dimension_count", &rope_dim));
+  if (f.Find("llama.rope.freq_base")) MODELC_RETURN_IF_ERROR(f.GetF32("llama.rope.freq_base", &theta));
+  MODELC_RETURN_IF_ERROR(f.GetF32("llama.attention.layer_norm_rms_epsilon", &eps));
+  if (ff < 1 || ff > 65536 || heads_kv < 1 || heads % heads_kv != 0 || (embd / heads) % 2 != 0)
+    return Status::Error(Implausible(path, arch,
+                                     "feed_forward_length " + std::to_string(ff) + ", heads " +
+                                         std::to_string(heads) + ", head_count_kv " +
+                                         std::to_string(heads_kv) + ", head size " +
+                                         std::to_string(embd / heads)));
+  if (rope_dim != embd / heads)
+    return Status::Error(path + ": llama.rope.dimension_count is " + std::to_string(rope_dim) +
+                         "; modelc rotates whole heads (" + std::to_string(embd / heads) + ")");
+  if (!(theta > 1.0f && theta <= 1e9f) || !(eps > 0.0f && eps <= 0.1f))
+    return Status::Error(Implausible(path, arch,
+                                     "rope.freq_base " + std::to_string(theta) +
+                                         ", layer_norm_rms_epsilon " + std::to_string(eps)));
+  c->n_head_kv = (int)heads_kv;
+  c->ffn_hidden = (int)ff;
+  c->rope_theta = theta;
+  c->rms_eps = eps;
+  c->tie_embeddings = f.FindTensor("output.weight") == nullptr;
+  return Status::OK();
+}
+
 }  // namespace
 
 Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d,
                       const TrainingRecord& t, const BaseModelRecord* base) {
-  const GptConfig& c = t.config;
+  const ModelConfig& c = t.config;
+  const ModelFamily* fam = FindFamily(c.family);
+  if (!fam) return Status::Error(path + ": internal error: unknown model family " + c.family);
+  const std::string arch(fam->gguf_arch);
   GgufWriter w;
-  w.SetString("general.architecture", "gpt2");
+  w.SetString("general.architecture", arch);
   w.SetString("general.name", r.model.name);
   if (!r.model.description.empty()) w.SetString("general.description", r.model.description);
   w.SetString("general.license", r.model.license);
@@ -44,12 +129,7 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
     w.SetString("general.base_model.0.name", base->name);
     if (!base->author.empty()) w.SetString("general.base_model.0.author", base->author);
   }
-  w.SetU32("gpt2.context_length", c.context);
-  w.SetU32("gpt2.embedding_length", c.n_embd);
-  w.SetU32("gpt2.block_count", c.n_layer);
-  w.SetU32("gpt2.feed_forward_length", 4 * c.n_embd);
-  w.SetU32("gpt2.attention.head_count", c.n_head);
-  w.SetF32("gpt2.attention.layer_norm_epsilon", (float)kLayerNormEps);
+  WriteHparams(c, arch, &w);
   w.SetString("tokenizer.ggml.model", "gpt2");
   w.SetString("tokenizer.ggml.pre", "gpt-2");
   {
@@ -69,6 +149,9 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
   // never holds.
   w.SetU32("tokenizer.ggml.bos_token_id", 0);
   w.SetU32("tokenizer.ggml.eos_token_id", 0);
+  // llama.cpp prepends BOS for some architectures unless told not to; no
+  // modelc model was trained with one. (gpt2 binaries keep their old bytes.)
+  if (c.family != "gpt") w.Set("tokenizer.ggml.add_bos_token", GgufValue::Bool(false));
   w.SetString("tokenizer.chat_template", kChatTemplate);  // binary/chat_template.h
 
   w.SetString("modelc.version", MODELC_VERSION);
@@ -112,7 +195,7 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
   w.SetString("modelc.hash_chain", t.hash_chain_json);
 
   if (!t.params) return Status::Error(path + ": internal error: no weights to write");
-  for (const ParamSpec& s : GptParamSpecs(c))
+  for (const ParamSpec& s : ModelParamSpecs(c))
     w.AddTensorF32(s.name, GgmlNe(s.shape), t.params + s.offset);
   return w.Write(path);
 }
@@ -122,39 +205,37 @@ Status LoadModelFile(const std::string& path, LoadedModel* out) {
   MODELC_RETURN_IF_ERROR(GgufFile::Open(path, &f));
   std::string arch;
   MODELC_RETURN_IF_ERROR(f->GetString("general.architecture", &arch));
-  if (arch != "gpt2")
-    return Status::Error(path + ": general.architecture is \"" + arch +
-                         "\"; modelc runs \"gpt2\" models");
-  uint32_t ctx, embd, blocks, ff, heads;
-  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.context_length", &ctx));
-  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.embedding_length", &embd));
-  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.block_count", &blocks));
-  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.feed_forward_length", &ff));
-  MODELC_RETURN_IF_ERROR(f->GetU32("gpt2.attention.head_count", &heads));
-  if (ctx < 1 || ctx > 65536 || embd < 1 || embd > 16384 || blocks < 1 || blocks > 256 ||
-      heads < 1 || embd % heads != 0)
-    return Status::Error(path + ": implausible gpt2 hyperparameters (context " +
-                         std::to_string(ctx) + ", embedding " + std::to_string(embd) +
-                         ", blocks " + std::to_string(blocks) + ", heads " +
-                         std::to_string(heads) + ")");
-  if (ff != 4 * embd)
-    return Status::Error(path + ": gpt2.feed_forward_length is " + std::to_string(ff) +
-                         "; modelc supports 4 * embedding_length = " + std::to_string(4 * embd));
+  const ModelFamily* fam = FindFamilyByGgufArch(arch);
+  if (!fam) {
+    std::vector<std::string> known;
+    for (const ModelFamily& m : ModelFamilies()) known.push_back("\"" + std::string(m.gguf_arch) + "\"");
+    std::string list;
+    for (size_t i = 0; i < known.size(); ++i)
+      list += (i ? (i + 1 == known.size() ? " and " : ", ") : "") + known[i];
+    return Status::Error(path + ": general.architecture is \"" + arch + "\"; modelc runs " + list +
+                         " models");
+  }
+  ModelConfig c;
+  MODELC_RETURN_IF_ERROR(ReadHparams(*f, path, *fam, &c));
   std::vector<std::string> tokens;
   MODELC_RETURN_IF_ERROR(f->GetStringArray("tokenizer.ggml.tokens", &tokens));
   if (tokens.empty() || tokens.size() > (1u << 20))
     return Status::Error(path + ": tokenizer.ggml.tokens has " + std::to_string(tokens.size()) +
                          " entries");
-  GptConfig c;
   c.vocab = (int)tokens.size();
-  c.context = (int)ctx;
-  c.n_embd = (int)embd;
-  c.n_layer = (int)blocks;
-  c.n_head = (int)heads;
+  if (c.family == "llama" && f->Find("llama.vocab_size")) {
+    uint32_t nv;
+    MODELC_RETURN_IF_ERROR(f->GetU32("llama.vocab_size", &nv));
+    if (nv != tokens.size())
+      return Status::Error(path + ": llama.vocab_size is " + std::to_string(nv) + " but the tokenizer has " +
+                           std::to_string(tokens.size()) + " tokens");
+  }
+  if (const std::string e = fam->check(c); !e.empty())
+    return Status::Error(path + ": " + arch + " hyperparameters: " + e);
   // Check every tensor against the header before allocating anything: the
   // header alone must not be able to make us allocate (the tensor sizes are
   // already bounded by the file size).
-  const auto specs = GptParamSpecs(c);
+  const auto specs = ModelParamSpecs(c);
   for (const ParamSpec& s : specs) {
     const GgufTensorInfo* ti = f->FindTensor(s.name);
     if (!ti) return Status::Error(path + ": missing tensor " + s.name);
@@ -166,7 +247,7 @@ Status LoadModelFile(const std::string& path, LoadedModel* out) {
                            want + "]");
     }
   }
-  std::vector<float> params(GptParamCount(c));
+  std::vector<float> params(ModelParamCount(c));
   std::vector<uint32_t> types;
   for (const ParamSpec& s : specs) {
     // F32, F16 and Q8_0 (the types GgufFile reads) are all accepted; the

@@ -1,10 +1,17 @@
 // A modelc binary: the GGUF file a build produces, and reading it back.
 //
-// Layout follows llama.cpp's "gpt2" architecture (see docs/gguf.md):
-//   general.*            architecture "gpt2", name, license, author, description, file_type
+// Layout follows llama.cpp's architecture of the model's family (see
+// docs/gguf.md; the family table is model/family.h):
+//   general.*            architecture ("gpt2" or "llama"), name, license,
+//                        author, description, file_type
 //   gpt2.*               context_length, embedding_length, block_count,
 //                        feed_forward_length, attention.head_count,
 //                        attention.layer_norm_epsilon
+//   llama.*              context_length, embedding_length, block_count,
+//                        feed_forward_length, attention.head_count,
+//                        attention.head_count_kv, rope.freq_base,
+//                        rope.dimension_count, attention.layer_norm_rms_epsilon,
+//                        vocab_size
 //   tokenizer.ggml.*     model "gpt2", pre "gpt-2", 256 byte tokens (GPT-2
 //                        byte-to-unicode spelling), token_type (all 1 = normal),
 //                        merges (empty), bos/eos id 0 (NUL; no special tokens)
@@ -12,7 +19,7 @@
 //                        JSON), data_manifest (JSON), train_loss, val_loss,
 //                        steps, tokens_seen, loss curves (JSON), chain_every,
 //                        hash_chain (JSON; see compile/checkpoint.h)
-// Tensors: GptParamSpecs order and names, F32, ggml ne = reversed shape.
+// Tensors: the family's ParamSpecs order and names, F32, ggml ne = reversed shape.
 // Nothing machine-specific (time, host, path, thread count) is written.
 //
 // The format does not depend on the trainer: what it records about the
@@ -25,7 +32,7 @@
 #include <vector>
 
 #include "binary/gguf.h"
-#include "model/gpt.h"
+#include "model/family.h"
 #include "source/dataset.h"
 #include "source/recipe.h"
 #include "util/status.h"
@@ -49,9 +56,9 @@ struct CurvePoint {
 
 // What the binary records about the training run that made it.
 struct TrainingRecord {
-  GptConfig config;
-  // The weights, GptParamCount(config) floats in GptParamSpecs layout (not
-  // owned: they must outlive the WriteModelFile call).
+  ModelConfig config;
+  // The weights, ModelParamCount(config) floats in ModelParamSpecs layout
+  // (not owned: they must outlive the WriteModelFile call).
   const float* params = nullptr;
   double train_loss = 0;  // modelc.train_loss
   double val_loss = 0;    // modelc.val_loss
@@ -70,11 +77,11 @@ Status WriteModelFile(const std::string& path, const Recipe& r, const Dataset& d
                       const TrainingRecord& t, const BaseModelRecord* base = nullptr);
 
 struct LoadedModel {
-  GptConfig config;
-  std::vector<float> params;          // GptParamSpecs layout
+  ModelConfig config;
+  std::vector<float> params;          // ModelParamSpecs layout
   std::vector<std::string> tokens;    // tokenizer.ggml.tokens
   std::unique_ptr<GgufFile> file;     // metadata, tensors (mapped)
-  // ggml type of each GptParamSpecs tensor (F32, F16 or Q8_0). `params` holds
+  // ggml type of each ModelParamSpecs tensor (F32, F16 or Q8_0). `params` holds
   // every tensor as floats (F16/Q8_0 decoded); the raw Q8_0 blocks stay in
   // `file` (RawTensor) for the int8 engine.
   std::vector<uint32_t> tensor_types;
@@ -83,8 +90,9 @@ struct LoadedModel {
   const uint8_t* RawTensor(const std::string& name) const;
 };
 
-// Opens and validates a model binary: GGUF structure, architecture "gpt2",
-// hyperparameters, every expected tensor with the right shape and type.
+// Opens and validates a model binary: GGUF structure, an architecture of the
+// family table ("gpt2", "llama"), hyperparameters, every expected tensor with
+// the right shape and type.
 Status LoadModelFile(const std::string& path, LoadedModel* out);
 
 // ggml ne[] for a row-major shape (outermost first): the reverse.

@@ -48,16 +48,20 @@ int Eval(const EvalOpts& o) {
   Dataset d;
   st = LoadDataset(r, &d);
   if (!st.ok()) return fail(st.message());
-  const GptConfig& c = m.config;
+  const ModelConfig& c = m.config;
   if (c.vocab != 256)
     return fail(o.model + ": vocabulary of " + std::to_string(c.vocab) +
                 " tokens; modelc eval reads byte-tokenizer models (256 tokens)");
-  if (r.arch.context != c.context || r.arch.n_layer != c.n_layer || r.arch.n_embd != c.n_embd ||
-      r.arch.n_head != c.n_head)
-    return fail(o.source + ": architecture (" + std::to_string(r.arch.n_layer) + " layers, " +
-                std::to_string(r.arch.n_embd) + " embd, context " + std::to_string(r.arch.context) +
-                ") differs from " + o.model + " (" + std::to_string(c.n_layer) + " layers, " +
-                std::to_string(c.n_embd) + " embd, context " + std::to_string(c.context) + ")");
+  ModelConfig want = ConfigFromRecipe(r);
+  want.vocab = c.vocab;
+  want.rope_theta = (float)want.rope_theta;  // stored as f32 in the binary
+  want.rms_eps = (float)want.rms_eps;
+  ModelConfig have = c;
+  have.rope_theta = (float)have.rope_theta;
+  have.rms_eps = (float)have.rms_eps;
+  if (!(want == have))
+    return fail(o.source + ": architecture (" + want.family + ": " + want.Describe() + ") differs from " +
+                o.model + " (" + have.family + ": " + have.Describe() + ")");
   std::string recorded_hash;
   m.file->GetString("modelc.source_hash", &recorded_hash);
   const bool same_source = recorded_hash == r.SourceHash();

@@ -31,7 +31,8 @@ int Inspect(const std::string& path, bool json) {
     PrintError(st.message());
     return 1;
   }
-  const GptConfig& c = m.config;
+  const ModelConfig& c = m.config;
+  const std::string arch(FindFamily(c.family)->gguf_arch);
   nlohmann::json manifest = nlohmann::json::array();
   const std::string mtext = MetaString(f, "modelc.data_manifest");
   if (!mtext.empty()) manifest = nlohmann::json::parse(mtext, nullptr, false);
@@ -67,9 +68,16 @@ int Inspect(const std::string& path, bool json) {
     j["file"] = path;
     j["sha256"] = file_sha;
     j["gguf_version"] = f.version();
-    j["architecture"] = {{"family", "gpt2"}, {"n_layer", c.n_layer}, {"n_head", c.n_head},
+    j["architecture"] = {{"family", arch}, {"n_layer", c.n_layer}, {"n_head", c.n_head},
                          {"n_embd", c.n_embd}, {"context", c.context}, {"vocab", c.vocab}};
-    j["parameters"] = GptParamCount(c);
+    if (c.family == "llama") {
+      j["architecture"]["n_head_kv"] = c.n_head_kv;
+      j["architecture"]["ffn_hidden"] = c.ffn_hidden;
+      j["architecture"]["rope_theta"] = c.rope_theta;
+      j["architecture"]["rms_eps"] = c.rms_eps;
+      j["architecture"]["tie_embeddings"] = c.tie_embeddings;
+    }
+    j["parameters"] = ModelParamCount(c);
     j["data"] = manifest;
     nlohmann::json meta = nlohmann::json::object();
     for (const auto& [k, v] : f.kv()) meta[k] = v.ToJson();
@@ -90,9 +98,8 @@ int Inspect(const std::string& path, bool json) {
     std::printf("  authors      %s\n", MetaString(f, "general.author").c_str());
   std::printf("  file         GGUF v%u, %llu bytes, sha256 %s\n", f.version(),
               (unsigned long long)f.file_size(), file_sha.c_str());
-  std::printf("  architecture gpt2: %d layers, %d heads, %d embd, context %d, vocab %d\n",
-              c.n_layer, c.n_head, c.n_embd, c.context, c.vocab);
-  std::printf("  parameters   %lld\n", (long long)GptParamCount(c));
+  std::printf("  architecture %s: %s\n", arch.c_str(), c.Describe().c_str());
+  std::printf("  parameters   %lld\n", (long long)ModelParamCount(c));
   if (!MetaString(f, "modelc.version").empty()) {
     std::printf("  built by     modelc %s\n", MetaString(f, "modelc.version").c_str());
     std::printf("  source hash  %s\n", MetaString(f, "modelc.source_hash").c_str());

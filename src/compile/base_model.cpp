@@ -1,5 +1,7 @@
 #include "compile/base_model.h"
 
+#include <sstream>
+
 #include "compile/trainer.h"
 #include "tokenizer/gpt2_text.h"
 
@@ -33,17 +35,30 @@ Status LoadBaseWeights(const Recipe& r, const Dataset& d, std::vector<float>* pa
   MODELC_RETURN_IF_ERROR(LoadModelFile(r.base->resolved, &m).Wrap(where + ": loading the base model"));
   if (m.quantized())
     return Status::Error(where + ": the base model is quantized; fine-tune from its F32 binary");
-  const GptConfig want = ConfigFromRecipe(r), have = m.config;
+  const ModelConfig want = ConfigFromRecipe(r), have = m.config;
   std::string diff;
-  auto cmp = [&](const char* what, int here, int base) {
-    if (here != base)
-      diff += std::string(diff.empty() ? "" : ", ") + what + " " + std::to_string(here) + " here, " +
-              std::to_string(base) + " in the base";
+  auto cmp = [&](const char* what, const auto& here, const auto& base) {
+    if (here != base) {
+      std::ostringstream h, b;
+      h << std::boolalpha << here;
+      b << std::boolalpha << base;
+      diff += std::string(diff.empty() ? "" : ", ") + what + " " + h.str() + " here, " + b.str() +
+              " in the base";
+    }
   };
+  cmp("family", want.family, have.family);
   cmp("n_layer", want.n_layer, have.n_layer);
   cmp("n_head", want.n_head, have.n_head);
   cmp("n_embd", want.n_embd, have.n_embd);
   cmp("context", want.context, have.context);
+  if (want.family == "llama" && have.family == "llama") {
+    cmp("n_head_kv", want.n_head_kv, have.n_head_kv);
+    cmp("ffn_hidden", want.ffn_hidden, have.ffn_hidden);
+    // The binary stores them as f32.
+    cmp("rope_theta", (float)want.rope_theta, (float)have.rope_theta);
+    cmp("rms_eps", (float)want.rms_eps, (float)have.rms_eps);
+    cmp("tie_embeddings", want.tie_embeddings, have.tie_embeddings);
+  }
   if (!diff.empty())
     return Status::Error(where + ": [architecture] differs from the base model's: " + diff +
                          " (a fine-tune keeps the base's architecture)");
@@ -58,7 +73,7 @@ Status LoadBaseWeights(const Recipe& r, const Dataset& d, std::vector<float>* pa
       return Status::Error(where + ": the tokenizer differs from the base model's: token " + std::to_string(i) +
                            " is \"" + BytesToGpt2Text(tok.token(i)) + "\" here, \"" + m.tokens[i] +
                            "\" in the base");
-  if (m.params.size() != GptParamCount(want))
+  if (m.params.size() != (size_t)ModelParamCount(want))
     return Status::Error(where + ": internal error: parameter count differs from the base model's");
   *params = std::move(m.params);
   return Status::OK();

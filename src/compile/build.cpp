@@ -224,7 +224,7 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   TrainState resume;
   std::string resume_path, resume_bytes;
   std::vector<std::string> notes;
-  const size_t P = GptParamCount(ConfigFromRecipe(r));
+  const size_t P = ModelParamCount(ConfigFromRecipe(r));
   const bool found = root && FindResumePoint(build_dir, source_hash, P, &resume, &resume_path, &notes);
   if (found && comm.size() > 1) MODELC_RETURN_IF_ERROR(ReadFile(resume_path, &resume_bytes));
   comm.Broadcast(&resume_bytes);

@@ -77,11 +77,15 @@ std::string MemoryEstimate::Breakdown() const {
 }
 
 MemoryEstimate EstimateBuildMemory(const Recipe& r, const MemoryShape& sh) {
-  const GptConfig c = ConfigFromRecipe(r);
-  // Parameter count in double (GptParamCount would overflow nothing at sane
+  const ModelConfig c = ConfigFromRecipe(r);
+  // Parameter count in double (ModelParamCount would overflow nothing at sane
   // sizes, but this must not either at insane ones).
   const double C = c.n_embd, L = c.n_layer, V = c.vocab, T = c.context, H = c.n_head;
-  const double P = V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;
+  const bool llama = c.family == "llama";
+  const double KV = llama ? (double)c.n_head_kv * (C / H) : C, F = c.ffn_hidden;
+  const double P = llama ? V * C * (c.tie_embeddings ? 1 : 2) + C +
+                               L * (2 * C + 2 * C * C + 2 * C * KV + 3 * C * F)
+                         : V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;
   const double mb = std::max(1, r.train.micro_batch_size);
   const double N = mb * T;
   const int n_micro = std::max(1, r.train.batch_size / std::max(1, r.train.micro_batch_size));
@@ -93,15 +97,18 @@ MemoryEstimate EstimateBuildMemory(const Recipe& r, const MemoryShape& sh) {
   e.optimizer = Clamp(8 * P);
   // One micro-batch on one process quantizes in place (trainer.cpp: one_term).
   if (n_micro > 1 || sh.ranks > 1) e.grad_sum = Clamp(16 * P);
-  // model/gpt.cpp GptActivations::Resize: forward (every layer) + gradient
-  // mirror (one layer, no attention matrix, statistics or residual branches).
-  const double fwd = L * (16 * N * C + 4 * N + H * mb * T * T) + 3 * N * C + 2 * N * V + 3 * N;
-  const double bwd = 16 * N * C + N * V;
+  // model/gpt.cpp GptActivations::Resize (model/llama.cpp
+  // LlamaActivations::Resize): forward (every layer) + gradient mirror (one
+  // layer, no attention matrix, statistics or residual branches).
+  const double fwd =
+      llama ? L * (8 * N * C + 2 * N * KV + 3 * N * F + 2 * N + H * mb * T * T) + 2 * N * C + 2 * N * V + 2 * N
+            : L * (16 * N * C + 4 * N + H * mb * T * T) + 3 * N * C + 2 * N * V + 3 * N;
+  const double bwd = llama ? 6 * N * C + 2 * N * KV + 3 * N * F + N * V : 16 * N * C + N * V;
   e.activations = Clamp(4 * (fwd + bwd));
   e.data = Clamp(4.0 * (double)sh.data_bytes);
   // Per thread: attention backward's T x T scores, LayerNorm rows, GEMM
   // packing buffers (A tile + B block of the widest operand, K block 192).
-  const double widest = std::max({4 * C, V, 3 * C});
+  const double widest = std::max({4 * C, V, 3 * C, F});
   e.scratch = Clamp(threads * 4 * (T * T + 2 * C + 8 * 32 * 192 + 32 * 32) + 4 * widest * 192 * 2);
   if (r.base) e.base = Clamp(8 * P);  // base weights read (file + floats), kept beside the state
   // Resuming reads a checkpoint (12 bytes per parameter) and parses it into

@@ -12,18 +12,26 @@
 
 namespace modelc {
 
-GptConfig ConfigFromRecipe(const Recipe& r) {
-  GptConfig c;
+ModelConfig ConfigFromRecipe(const Recipe& r) {
+  ModelConfig c;
+  c.family = r.arch.family;
   c.vocab = r.tokenizer.vocab_size;  // 256 for the byte tokenizer
   c.context = r.arch.context;
   c.n_layer = r.arch.n_layer;
   c.n_head = r.arch.n_head;
   c.n_embd = r.arch.n_embd;
+  if (c.family == "llama") {
+    c.n_head_kv = r.arch.n_head_kv;
+    c.ffn_hidden = r.arch.ffn_hidden;
+    c.rope_theta = r.arch.rope_theta;
+    c.rms_eps = r.arch.rms_eps;
+    c.tie_embeddings = r.arch.tie_embeddings;
+  }
   return c;
 }
 
-std::vector<float> InitParams(const GptConfig& c, uint64_t seed) {
-  auto specs = GptParamSpecs(c);
+std::vector<float> InitParams(const ModelConfig& c, uint64_t seed) {
+  auto specs = ModelParamSpecs(c);
   std::vector<float> p(specs.back().offset + specs.back().size);
   for (size_t t = 0; t < specs.size(); ++t) {
     const ParamSpec& s = specs[t];
@@ -96,7 +104,7 @@ UpdateInfo ApplyUpdate(const std::vector<ParamSpec>& specs, const TrainConfig& t
   return u;
 }
 
-double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d,
+double EvaluateValLoss(LanguageModel& model, const float* params, const Recipe& r, const Dataset& d,
                        Comm* comm) {
   const int mb = r.train.micro_batch_size, Tn = r.arch.context;
   const int rank = comm ? comm->rank() : 0, ranks = comm ? comm->size() : 1;
@@ -145,8 +153,8 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
   const TrainConfig& tc = r.train;
   TrainResult res;
   res.config = ConfigFromRecipe(r);
-  const GptConfig& cfg = res.config;
-  const auto specs = GptParamSpecs(cfg);
+  const ModelConfig& cfg = res.config;
+  const auto specs = ModelParamSpecs(cfg);
   const std::string source_hash = r.SourceHash();
   const size_t P = (size_t)specs.back().offset + specs.back().size;
 
@@ -183,7 +191,8 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
   }
   const int64_t last = control.stop_after >= 0 ? std::min(control.stop_after, tc.steps) : tc.steps;
   std::vector<float> grads(P);
-  Gpt<float> model(cfg);
+  std::unique_ptr<LanguageModel> model_owner = MakeModel(cfg);
+  LanguageModel& model = *model_owner;
   Comm* comm = control.comm;
   const int rank = comm ? comm->rank() : 0, ranks = comm ? comm->size() : 1;
 

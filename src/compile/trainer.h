@@ -1,4 +1,5 @@
-// The compiler proper: trains the GPT described by a Recipe on a Dataset.
+// The compiler proper: trains the model described by a Recipe (any family of
+// model/family.h) on a Dataset.
 //
 // Determinism contract: the final parameters are a pure function of
 // (recipe, dataset bytes, modelc version). Initialization and data order come
@@ -13,7 +14,7 @@
 #include "binary/model_file.h"
 #include "compile/checkpoint.h"
 #include "dist/comm.h"
-#include "model/gpt.h"
+#include "model/family.h"
 #include "util/status.h"
 #include "source/dataset.h"
 #include "source/recipe.h"
@@ -41,7 +42,7 @@ struct StepInfo {
 };
 
 struct TrainResult {
-  GptConfig config;
+  ModelConfig config;
   std::vector<float> params;
   double train_loss = 0;  // mean over the last step's batch
   double val_loss = 0;    // final evaluation
@@ -88,10 +89,10 @@ inline TrainingRecord TrainingRecordOf(const TrainResult& t) {
 // steps after the first two (all steps when there are fewer than four).
 double SteadyTokensPerSecond(const std::vector<double>& step_s, int64_t tokens_per_step);
 
-GptConfig ConfigFromRecipe(const Recipe& r);
+ModelConfig ConfigFromRecipe(const Recipe& r);
 
 // Initial parameters: normal(0, std) per ParamSpec from (seed, kStreamInit + tensor index, element).
-std::vector<float> InitParams(const GptConfig& c, uint64_t seed);
+std::vector<float> InitParams(const ModelConfig& c, uint64_t seed);
 
 // Start offset of window `index` (context+1 tokens) in a token stream of length n.
 uint64_t WindowStart(uint64_t seed, uint64_t stream, uint64_t index, uint64_t n, int context);
@@ -107,7 +108,7 @@ UpdateInfo ApplyUpdate(const std::vector<ParamSpec>& specs, const TrainConfig& t
 
 // Mean validation loss over eval_batches fixed windows.
 // With `comm`, the eval batches are split over its ranks (exact: see dist/comm.h).
-double EvaluateValLoss(Gpt<float>& model, const float* params, const Recipe& r, const Dataset& d,
+double EvaluateValLoss(LanguageModel& model, const float* params, const Recipe& r, const Dataset& d,
                        Comm* comm = nullptr);
 
 using ProgressFn = std::function<void(const StepInfo&)>;
@@ -121,7 +122,7 @@ struct TrainControl {
   // copy of the weights and moments in memory). Takes precedence over resume.
   TrainState* resume_take = nullptr;
   // Fine-tuning ([base]): a fresh run (no resume) starts from these weights
-  // (the base model's, GptParamSpecs layout) instead of InitParams; the
+  // (the base model's, in its family's ParamSpecs layout) instead of InitParams; the
   // optimizer state starts at zero either way.
   const std::vector<float>* initial_params = nullptr;
   // Stop once this many steps are complete (-1: run all steps). Used by

@@ -116,9 +116,7 @@ void ReadBinary(const std::string& path, AuditFacts* f) {
   f->weights_ok = st.ok();
   if (st.ok()) {
     f->parameters = (int64_t)lm.params.size();
-    f->architecture = "gpt2: " + std::to_string(lm.config.n_layer) + " layers, " + std::to_string(lm.config.n_head) +
-                      " heads, " + std::to_string(lm.config.n_embd) + " embd, context " +
-                      std::to_string(lm.config.context) + ", vocab " + std::to_string(lm.config.vocab);
+    f->architecture = std::string(FindFamily(lm.config.family)->gguf_arch) + ": " + lm.config.Describe();
   } else {
     f->weights_error = st.message();
   }

@@ -121,6 +121,7 @@ struct KeyValue {
   std::string s;           // kString; kSplit when !is_number
   std::vector<std::string> list;  // kStringArray
   bool is_number = false;  // kSplit: a fraction, not a string
+  bool b = false;          // kBoolean
 };
 
 // Reads one table against its schema; the first problem found is kept.
@@ -171,6 +172,7 @@ class TableReader {
   bool Given(const std::string& key) const { return V(key).given; }
   int64_t I(const std::string& key) const { return V(key).i; }
   double D(const std::string& key) const { return V(key).d; }
+  bool B(const std::string& key) const { return V(key).b; }
   const std::string& S(const std::string& key) const { return V(key).s; }
   Pos KeyPos(const std::string& key) const { return V(key).pos; }
 
@@ -182,7 +184,7 @@ class TableReader {
     bool required = k.required;
     if (!k.only_when_key.empty()) {
       if (values_.at(k.only_when_key).s == k.only_when_value) {
-        required = true;
+        required = !k.only_when_optional;
       } else if (n) {
         Fail(v.pos, k.name,
              "only for " + k.only_when_key + " = \"" + k.only_when_value + "\" (" + k.only_when_note + ")");
@@ -195,6 +197,7 @@ class TableReader {
         case RecipeKey::Default::kInt: v.i = k.default_int; break;
         case RecipeKey::Default::kNumber: v.d = k.default_number; break;
         case RecipeKey::Default::kString: v.s = k.default_string; break;
+        case RecipeKey::Default::kBool: v.b = k.default_bool; break;
         default: break;  // kNone, kEmptyArray; kComputed: the parser computes it
       }
       return;
@@ -244,6 +247,10 @@ class TableReader {
         }
         return;
       }
+      case RecipeKeyType::kBoolean:
+        if (!n->is_boolean()) return Fail(p, k.name, std::string("expected true or false, got ") + TypeName(n->type()));
+        v.b = n->as_boolean()->get();
+        return;
       case RecipeKeyType::kSplit: {
         if (n->is_string()) {
           v.s = n->as_string()->get();
@@ -391,6 +398,24 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
       rd.Fail(rd.KeyPos("n_head"), "n_head",
               "n_embd (" + std::to_string(r.arch.n_embd) + ") is not divisible by n_head (" +
                   std::to_string(r.arch.n_head) + ")");
+    if (r.arch.family == "llama") {
+      const Architecture a = r.arch;
+      r.arch.n_head_kv = rd.Given("n_head_kv") ? static_cast<int>(rd.I("n_head_kv")) : a.n_head;
+      r.arch.ffn_hidden = rd.Given("ffn_hidden") ? static_cast<int>(rd.I("ffn_hidden"))
+                                                 : DefaultFfnHidden(a.n_embd);
+      r.arch.rope_theta = rd.D("rope_theta");
+      r.arch.rms_eps = rd.D("rms_eps");
+      r.arch.tie_embeddings = rd.B("tie_embeddings");
+      if (a.n_embd % a.n_head == 0 && (a.n_embd / a.n_head) % 2 != 0)
+        rd.Fail(rd.KeyPos("n_head"), "n_head",
+                "the head size n_embd / n_head (" + std::to_string(a.n_embd) + " / " + std::to_string(a.n_head) +
+                    " = " + std::to_string(a.n_embd / a.n_head) +
+                    ") must be even for llama (rotary embeddings turn pairs of values)");
+      if (a.n_head % r.arch.n_head_kv != 0)
+        rd.Fail(rd.KeyPos("n_head_kv"), "n_head_kv",
+                "n_head_kv (" + std::to_string(r.arch.n_head_kv) + ") does not divide n_head (" +
+                    std::to_string(a.n_head) + ")");
+    }
     MODELC_RETURN_IF_ERROR(rd.status());
   }
 
@@ -577,6 +602,14 @@ std::string Recipe::NormalizedJson() const {
                        {"n_head", arch.n_head},
                        {"n_embd", arch.n_embd},
                        {"context", arch.context}};
+  // Only llama has these: gpt sources keep the JSON (and source hash) they had.
+  if (arch.family == "llama") {
+    j["architecture"]["n_head_kv"] = arch.n_head_kv;
+    j["architecture"]["ffn_hidden"] = arch.ffn_hidden;
+    j["architecture"]["rope_theta"] = arch.rope_theta;
+    j["architecture"]["rms_eps"] = arch.rms_eps;
+    j["architecture"]["tie_embeddings"] = arch.tie_embeddings;
+  }
   j["tokenizer"] = {{"kind", tokenizer.kind}};
   // Byte models keep the JSON (and so the source hash) they always had.
   if (tokenizer.kind == "bpe") j["tokenizer"]["vocab_size"] = tokenizer.vocab_size;

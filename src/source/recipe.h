@@ -20,12 +20,22 @@ struct ModelInfo {
 };
 
 struct Architecture {
-  std::string family = "gpt";
+  std::string family = "gpt";  // "gpt" or "llama" (model/family.h)
   int n_layer = 0;
   int n_head = 0;
   int n_embd = 0;
   int context = 0;
+  // llama only (the defaults below for gpt):
+  int n_head_kv = 0;           // default n_head
+  int ffn_hidden = 0;          // default DefaultFfnHidden(n_embd)
+  double rope_theta = 10000.0;
+  double rms_eps = 1e-5;
+  bool tie_embeddings = true;
 };
+
+// The llama default SwiGLU width: 8/3 n_embd (the MLP's parameter count of a
+// 4 n_embd GELU MLP) rounded up to a multiple of 32 (whole Q8_0 blocks).
+inline int DefaultFfnHidden(int n_embd) { return ((8 * n_embd + 95) / 96) * 32; }
 
 struct TokenizerSpec {
   // "byte": token id = byte value (256 tokens).

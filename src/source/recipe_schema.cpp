@@ -25,6 +25,7 @@ class K {
   K& Int(int64_t v) { k_.default_kind = D::kInt; k_.default_int = v; return *this; }
   K& Num(double v) { k_.default_kind = D::kNumber; k_.default_number = v; return *this; }
   K& Str(std::string v) { k_.default_kind = D::kString; k_.default_string = std::move(v); return *this; }
+  K& Bool(bool v) { k_.default_kind = D::kBool; k_.default_bool = v; return *this; }
   K& EmptyArray() { k_.default_kind = D::kEmptyArray; return *this; }
   K& Computed(std::string how) { k_.default_kind = D::kComputed; k_.default_text = std::move(how); return *this; }
   K& Range(int64_t lo, int64_t hi) { k_.int_min = lo; k_.int_max = hi; return *this; }
@@ -41,6 +42,12 @@ class K {
     k_.only_when_key = std::move(key);
     k_.only_when_value = std::move(value);
     k_.only_when_note = std::move(note);
+    return *this;
+  }
+  // As OnlyWhen, but optional (its default applies) when allowed.
+  K& OnlyFor(std::string key, std::string value, std::string note) {
+    OnlyWhen(std::move(key), std::move(value), std::move(note));
+    k_.only_when_optional = true;
     return *this;
   }
   K& Unsupported(std::string problem) { k_.unsupported = std::move(problem); return *this; }
@@ -80,17 +87,22 @@ std::vector<RecipeTable> BuildSchema() {
                        .Example("[\"Ada Lovelace\", \"Charles Babbage\"]"),
                }});
 
-  s.push_back({"architecture", false, true, "The network: a GPT-2 style decoder-only transformer.",
+  s.push_back({"architecture", false, true,
+               "The network: a decoder-only transformer of one of the model families (src/model/family.h).",
                {
-                   K("family", T::kString).Str("gpt").Allowed({"gpt"}, "unsupported family '{}' (only \"gpt\")")
-                       .Meaning("The model family.")
-                       .Example("\"gpt\""),
+                   K("family", T::kString).Str("gpt")
+                       .Allowed({"gpt", "llama"}, "unsupported family '{}' (\"gpt\" or \"llama\")")
+                       .Meaning("The model family. \"gpt\": GPT-2 (learned positions, LayerNorm, GELU MLP of "
+                                "4 n_embd, biases, tied LM head; GGUF architecture gpt2). \"llama\": the Llama "
+                                "family (rotary positions, RMSNorm, SwiGLU MLP, grouped-query attention, no "
+                                "biases; GGUF architecture llama).")
+                       .Example("\"llama\""),
                    K("n_layer", T::kInteger).Required().Range(1, 256)
                        .Meaning("Number of transformer blocks.")
                        .Example("2"),
                    K("n_head", T::kInteger).Required().Range(1, 1024)
-                       .Rule("Must divide n_embd.")
-                       .Meaning("Attention heads per block.")
+                       .Rule("Must divide n_embd; for llama, n_embd / n_head (the head size) must be even.")
+                       .Meaning("Attention (query) heads per block.")
                        .Example("4"),
                    K("n_embd", T::kInteger).Required().Range(1, 16384)
                        .Rule("Must be divisible by n_head.")
@@ -100,6 +112,30 @@ std::vector<RecipeTable> BuildSchema() {
                        .Rule("micro_batch_size x context must be at most 16777216 tokens.")
                        .Meaning("Context length in tokens (the training sequence length).")
                        .Example("128"),
+                   K("n_head_kv", T::kInteger).Range(1, 1024).Computed("n_head")
+                       .OnlyFor("family", "llama", "GPT-2 has one key/value head per query head")
+                       .Rule("Must divide n_head.")
+                       .Meaning("Key/value heads (grouped-query attention): each serves n_head / n_head_kv query "
+                                "heads. n_head_kv = n_head is plain multi-head attention.")
+                       .Example("2"),
+                   K("ffn_hidden", T::kInteger).Range(1, 65536)
+                       .Computed("8/3 n_embd rounded up to a multiple of 32")
+                       .OnlyFor("family", "llama", "GPT-2's MLP is 4 n_embd wide")
+                       .Meaning("Hidden width of the SwiGLU MLP (gate and up projections).")
+                       .Example("160"),
+                   K("rope_theta", T::kNumber).Num(10000.0).Lo(1, true).Hi(1e9, false)
+                       .OnlyFor("family", "llama", "GPT-2 learns its position embeddings")
+                       .Meaning("Base of the rotary position embedding's frequencies.")
+                       .Example("10000.0"),
+                   K("rms_eps", T::kNumber).Num(1e-5).Lo(0, true).Hi(0.1, false)
+                       .OnlyFor("family", "llama", "GPT-2 uses LayerNorm with epsilon 1e-5")
+                       .Meaning("Epsilon of RMSNorm.")
+                       .Example("1e-5"),
+                   K("tie_embeddings", T::kBoolean).Bool(true)
+                       .OnlyFor("family", "llama", "GPT-2's LM head is always the token embedding")
+                       .Meaning("The LM head is the token embedding (true) or a matrix of its own (false: "
+                                "GGUF tensor output.weight).")
+                       .Example("true"),
                }});
 
   s.push_back({"tokenizer", false, false, "How text becomes tokens. Optional: without it, kind = \"byte\".",
@@ -385,6 +421,7 @@ std::string RecipeKeyTypeText(const RecipeKey& k) {
     case T::kNumber: return "number";
     case T::kStringArray: return "array of strings";
     case T::kSplit: return "string or number";
+    case T::kBoolean: return "boolean";
   }
   return "";
 }
@@ -400,7 +437,10 @@ std::string RecipeKeyDefaultText(const RecipeKey& k) {
     case D::kString: d = Code("\"" + k.default_string + "\""); break;
     case D::kEmptyArray: d = Code("[]"); break;
     case D::kComputed: d = k.default_text; break;
+    case D::kBool: d = Code(k.default_bool ? "true" : "false"); break;
   }
+  if (!k.only_when_key.empty() && k.only_when_optional)
+    return d + "; only when " + k.only_when_key + " = \"" + k.only_when_value + "\"";
   if (!k.only_when_key.empty())
     return "required when " + k.only_when_key + " = \"" + k.only_when_value + "\"; otherwise " + d;
   return d;
@@ -441,6 +481,7 @@ std::string RecipeKeyRangeText(const RecipeKey& k) {
       if (!k.allowed.empty()) parts.push_back(QuotedAlternatives(k.allowed));
       break;
     case T::kStringArray: break;
+    case T::kBoolean: parts.push_back("true or false"); break;
   }
   if (k.nonempty) parts.push_back("not empty");
   if (k.check == RecipeCheck::kPlainName)

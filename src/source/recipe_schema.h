@@ -24,6 +24,7 @@ enum class RecipeKeyType {
   kNumber,       // a float; an integer is accepted too
   kStringArray,  // an array of strings
   kSplit,        // [[data]] split: one of `allowed` (strings) or a number in (lo, hi)
+  kBoolean,      // true or false
 };
 
 // Value checks beyond type and range.
@@ -40,11 +41,12 @@ struct RecipeKey {
 
   // Default when the key is absent (and not required). For kComputed the
   // parser computes it from other keys and `default_text` says how.
-  enum class Default { kNone, kInt, kNumber, kString, kEmptyArray, kComputed };
+  enum class Default { kNone, kInt, kNumber, kString, kEmptyArray, kComputed, kBool };
   Default default_kind = Default::kNone;
   int64_t default_int = 0;
   double default_number = 0;
   std::string default_string;
+  bool default_bool = false;
   std::string default_text;
 
   // kInteger: int_min <= v <= int_max.
@@ -62,11 +64,12 @@ struct RecipeKey {
   bool nonempty = false;  // kString: "" is an error
   RecipeCheck check = RecipeCheck::kNone;
 
-  // Only with another key of the same table: required when `only_when_key`
-  // (a string key read before this one) equals `only_when_value`; an error
-  // when given otherwise (`only_when_note` explains); the default applies
-  // then.
+  // Only with another key of the same table: allowed when `only_when_key`
+  // (a string key read before this one) equals `only_when_value` (and then
+  // required, unless only_when_optional); an error when given otherwise
+  // (`only_when_note` explains); the default applies then.
   std::string only_when_key, only_when_value, only_when_note;
+  bool only_when_optional = false;
 
   // Recognised but refused, with this problem (e.g. [[data]] url).
   std::string unsupported;
