@@ -250,6 +250,20 @@ inline bool WaitForStderr(const Spawned& sp, const std::string& re, double timeo
 }
 
 // Runs `modelc ARGS...` to completion (see SpawnModelc).
+// `mpirun -np np modelc ARGS` (MODELC_MPIRUN; "" when built without MPI):
+// as root (CI), oversubscribed (more ranks than cores), shared memory only.
+inline std::vector<std::string> MpirunArgs(int np, const std::vector<std::string>& modelc_args) {
+  std::vector<std::string> a = {"--allow-run-as-root", "--oversubscribe", "-np", std::to_string(np),
+                                "--mca", "btl", "self,vader", MODELC_BIN};
+  a.insert(a.end(), modelc_args.begin(), modelc_args.end());
+  return a;
+}
+inline const std::map<std::string, std::string>& MpirunEnv() {
+  static const std::map<std::string, std::string> env = {{"OMPI_MCA_rmaps_base_oversubscribe", "1"},
+                                                         {"OMP_WAIT_POLICY", "passive"}};
+  return env;
+}
+
 inline Proc RunModelc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
                const std::string& cwd = "") {
   Spawned sp = SpawnModelc(args, env, cwd);
@@ -311,6 +325,9 @@ inline std::string MakeCorpus(uint64_t seed, size_t bytes) {
 struct SourceSpec {
   std::string name = "tiny-cli";
   std::string license = "MIT";
+  std::string family = "gpt";
+  std::string arch_extra;  // more [architecture] lines ("n_head_kv = 1\n")
+  std::string tokenizer = "kind = \"byte\"\n";  // the [tokenizer] table's lines
   int n_layer = 2, n_head = 2, n_embd = 32, context = 32;
   int steps = 20, batch_size = 4, micro_batch_size = 2;
   std::string learning_rate = "0.003";
@@ -335,13 +352,14 @@ inline std::string ModelToml(const SourceSpec& s, const std::string& sha256_line
     << "license = \"" << s.license << "\"\n"
     << "authors = [\"cli_test\"]\n"
     << "\n[architecture]\n"
-    << "family = \"gpt\"\n"
+    << "family = \"" << s.family << "\"\n"
     << "n_layer = " << s.n_layer << "\n"
     << "n_head = " << s.n_head << "\n"
     << "n_embd = " << s.n_embd << "\n"
     << "context = " << s.context << "\n"
+    << s.arch_extra
     << "\n[tokenizer]\n"
-    << "kind = \"byte\"\n"
+    << s.tokenizer
     << "\n[train]\n"
     << "steps = " << s.steps << "\n"
     << "batch_size = " << s.batch_size << "\n"

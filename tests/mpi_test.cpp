@@ -51,18 +51,7 @@ class Mpi : public ::testing::Test {
     ref_hash_ = FileSha(tmp_ / "ref.gguf");
   }
 
-  static std::vector<std::string> MpirunArgs(int np, const std::vector<std::string>& modelc_args) {
-    // --allow-run-as-root: CI runs as root; --oversubscribe: more ranks than cores.
-    std::vector<std::string> a = {"--allow-run-as-root", "--oversubscribe", "-np", std::to_string(np),
-                                  "--mca", "btl", "self,vader", MODELC_BIN};
-    a.insert(a.end(), modelc_args.begin(), modelc_args.end());
-    return a;
-  }
-  static const std::map<std::string, std::string>& Env() {
-    static const std::map<std::string, std::string> env = {{"OMPI_MCA_rmaps_base_oversubscribe", "1"},
-                                                           {"OMP_WAIT_POLICY", "passive"}};
-    return env;
-  }
+  static const std::map<std::string, std::string>& Env() { return MpirunEnv(); }
   static Proc Mpirun(int np, const std::vector<std::string>& modelc_args) {
     Spawned sp = SpawnProgram(MODELC_MPIRUN, MpirunArgs(np, modelc_args), Env());
     return WaitModelc(sp);
