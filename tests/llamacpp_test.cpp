@@ -66,7 +66,22 @@ class LlamaCppTest : public ::testing::Test {
     WriteText(bpe + "/model.toml", toml);
     p = RunModelc({"build", bpe, "-o", Model("bpe.gguf")});
     ASSERT_TRUE(p.exited && p.code == 0) << p;
-    for (const char* m : {"byte", "bpe"}) {
+    // The same two sources as llama models.
+    for (const char* m : {"src", "src-bpe"}) {
+      const std::string from = dir_->path() + "/" + m, to = from + "-llama";
+      fs::create_directories(to);
+      fs::copy_file(from + "/corpus.txt", to + "/corpus.txt");
+      std::string t = Slurp(from + "/model.toml");
+      const std::string fam = "family = \"gpt\"\n";
+      ASSERT_NE(t.find(fam), std::string::npos);
+      t.replace(t.find(fam), fam.size(),
+                "family = \"llama\"\nn_head_kv = 1\nffn_hidden = 128\ntie_embeddings = false\n");
+      t.replace(t.find("n_head = 2"), 10, "n_head = 4");
+      WriteText(to + "/model.toml", t);
+      p = RunModelc({"build", to, "-o", Model(std::string(m) == "src" ? "llama-byte.gguf" : "llama-bpe.gguf")});
+      ASSERT_TRUE(p.exited && p.code == 0) << p;
+    }
+    for (const char* m : {"byte", "bpe", "llama-byte", "llama-bpe"}) {
       p = RunModelc({"quantize", Model(std::string(m) + ".gguf"), Model(std::string(m) + "-q8_0.gguf"),
                      "--type", "q8_0"});
       ASSERT_TRUE(p.exited && p.code == 0) << p;
@@ -95,8 +110,13 @@ class LlamaCppTest : public ::testing::Test {
 
   // llama.cpp's greedy continuation (n tokens) of each prompt equals modelc's.
   static void ExpectSameGreedy(const std::string& model, const std::vector<std::string>& prompts, int n) {
-    for (const auto& prompt : prompts) {
-      const nlohmann::json l = LlamaCpp({model, "--greedy", Js(prompt), std::to_string(n)});
+    std::vector<std::string> args = {model, "--greedy", std::to_string(n)};
+    for (const auto& prompt : prompts) args.push_back(Js(prompt));
+    const nlohmann::json all = LlamaCpp(args);
+    ASSERT_TRUE(all.contains("results") && all["results"].size() == prompts.size()) << all.dump();
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const std::string& prompt = prompts[i];
+      const nlohmann::json& l = all["results"][i];
       ASSERT_TRUE(l.contains("tokens")) << l.dump();
       Proc p = RunModelc({"run", model, "--prompt", prompt, "-n", std::to_string(n),
                           "--temperature", "0", "--json"});
@@ -130,8 +150,14 @@ TEST_F(LlamaCppTest, BpeModelTokenizesLikeModelc) {
   ExpectSameTokenization(Model("bpe.gguf"), {MakeCorpus(99, 2000), MakeCorpus(5, 300) + " 2024 x1 ''s"});
 }
 
+TEST_F(LlamaCppTest, LlamaModelsTokenizeLikeModelc) {
+  ExpectSameTokenization(Model("llama-byte.gguf"), kTexts);
+  ExpectSameTokenization(Model("llama-bpe.gguf"), kTexts);
+}
+
 TEST_F(LlamaCppTest, GreedyContinuationEqualsModelc) {
-  for (const char* m : {"byte.gguf", "bpe.gguf", "byte-q8_0.gguf", "bpe-q8_0.gguf"}) {
+  for (const char* m : {"byte.gguf", "bpe.gguf", "byte-q8_0.gguf", "bpe-q8_0.gguf", "llama-byte.gguf",
+                        "llama-bpe.gguf", "llama-byte-q8_0.gguf", "llama-bpe-q8_0.gguf"}) {
     SCOPED_TRACE(m);
     ExpectSameGreedy(Model(m), kPrompts, 40);
   }
