@@ -2,12 +2,14 @@
 //  - the same bytes for 1, 2, 3 and 8 threads, every ISA, MPI ranks 2 and 3,
 //    and after kill -9 and resume (the determinism tests of the gpt family);
 //  - every command on a llama binary: inspect, run (threads and ISA do not
-//    change the text), quantize and run the Q8_0 file, eval, verify, diff,
-//    credits, audit, report;
+//    change the text), serve (a completion equals run's), quantize and run
+//    the Q8_0 file, eval, verify, diff, credits, audit, report;
 //  - fine-tuning a llama base ([base]).
 #include <signal.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -125,6 +127,28 @@ TEST_F(LlamaCli, EveryCommandWorks) {
   r2args.insert(r2args.end(), {"--threads", "2"});
   EXPECT_EQ(RunModelc(r2args).out, r1.out);
   EXPECT_EQ(RunModelc(run, {{"MODELC_ISA", "scalar"}}).out, r1.out);
+
+  // serve: a greedy completion is run's greedy text
+  {
+    Proc g = RunModelc({"run", ref_, "--prompt", "The ", "-n", "20", "--temperature", "0", "--json"});
+    ASSERT_TRUE(g.exited && g.code == 0) << g;
+    Spawned sv = SpawnModelc({"serve", ref_, "--port", "0", "--json", "-q"});
+    std::string line;
+    for (int i = 0; i < 5000 && line.empty(); ++i) {
+      const std::string o = PeekFd(sv.out_fd);
+      if (o.find('\n') != std::string::npos) line = o.substr(0, o.find('\n'));
+      else ::usleep(2000);
+    }
+    ASSERT_FALSE(line.empty()) << "serve printed no start-up line: " << PeekFd(sv.err_fd);
+    httplib::Client cli("127.0.0.1", json::parse(line)["port"].get<int>());
+    auto res = cli.Post("/v1/completions", R"({"prompt": "The ", "max_tokens": 20, "temperature": 0})",
+                        "application/json");
+    ::kill(sv.pid, SIGTERM);
+    WaitModelc(sv);
+    ASSERT_TRUE(res) << "no HTTP response";
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(json::parse(res->body)["choices"][0]["text"], json::parse(g.out)["text"]) << res->body;
+  }
 
   // quantize, twice the same bytes, and run the Q8_0 binary
   const std::string q1 = tmp_ / "q1.gguf", q2 = tmp_ / "q2.gguf";
