@@ -198,6 +198,9 @@ TEST_F(CliBuild, JsonSummaryIsOneObjectMatchingTheFile) {
   EXPECT_EQ(j.value("sha256", ""), FileSha(out));
   EXPECT_EQ(j.value("output", ""), out);
   EXPECT_EQ(j.value("name", ""), "tiny-cli");
+  // A byte model: nats per token are nats per byte.
+  EXPECT_EQ(j.value("val_nats_per_byte", -1.0), j.value("val_loss", -2.0));
+  EXPECT_EQ(j.value("val_bytes_per_token", -1.0), 1.0);
   EXPECT_EQ(j.value("threads", 0), 2);
   EXPECT_EQ(j.value("source_hash", "").size(), 64u);
   for (const char* k : {"train_loss", "val_loss", "tokens_per_s", "steady_tokens_per_s", "peak_rss_mb"}) {

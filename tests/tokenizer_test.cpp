@@ -497,9 +497,19 @@ TEST(BpeBuild, BuildsRunsAndIsTheSameOnOneAndTwoThreads) {
 
   Proc b1 = RunModelc({"build", tmp / "src", "-o", tmp / "a.gguf", "--threads", "1"});
   ASSERT_TRUE(b1.exited && b1.code == 0) << b1;
-  Proc b2 = RunModelc({"build", tmp / "src", "-o", tmp / "b.gguf", "--threads", "2"});
+  Proc b2 = RunModelc({"build", tmp / "src", "-o", tmp / "b.gguf", "--threads", "2", "--json", "--force"});
   ASSERT_TRUE(b2.exited && b2.code == 0) << b2;
   EXPECT_EQ(FileSha(tmp / "a.gguf"), FileSha(tmp / "b.gguf"));
+  // Losses also in nats per byte: per token x tokens per byte of the split.
+  {
+    const auto j = nlohmann::json::parse(b2.out);
+    const double bpt = j["val_bytes_per_token"].get<double>();
+    EXPECT_GT(bpt, 1.2) << "BPE tokens should average more than a byte";
+    EXPECT_NEAR(j["val_nats_per_byte"].get<double>(), j["val_loss"].get<double>() / bpt, 1e-12);
+    EXPECT_NEAR(j["unigram_val_nats_per_byte"].get<double>(), j["unigram_val_loss"].get<double>() / bpt, 1e-12);
+    EXPECT_GT(j["train_nats_per_byte"].get<double>(), 0.0);
+    EXPECT_TRUE(Contains(b1.out, "nats/byte")) << b1;
+  }
 
   // The binary holds the trained vocabulary, spelled in GPT-2's alphabet.
   LoadedModel m;

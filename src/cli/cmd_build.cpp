@@ -156,6 +156,10 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       j["train_loss"] = s.train_loss;
       j["val_loss"] = s.val_loss;
       j["unigram_val_loss"] = s.unigram_val_loss;
+      j["train_nats_per_byte"] = s.train_nats_per_byte;
+      j["val_nats_per_byte"] = s.val_nats_per_byte;
+      j["unigram_val_nats_per_byte"] = s.unigram_val_nats_per_byte;
+      j["val_bytes_per_token"] = s.val_bytes_per_token;
       j["parameters"] = s.params;
       j["steps"] = s.steps;
       j["tokens_seen"] = s.tokens_seen;
@@ -171,8 +175,9 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
       return;
     }
     std::printf("built %s\n", s.name.c_str());
-    std::printf("  train loss   %.4f\n", s.train_loss);
-    std::printf("  val loss     %.4f  (unigram baseline %.4f)\n", s.val_loss, s.unigram_val_loss);
+    std::printf("  train loss   %.4f nats/token = %.4f nats/byte\n", s.train_loss, s.train_nats_per_byte);
+    std::printf("  val loss     %.4f nats/token = %.4f nats/byte (unigram baseline %.4f nats/byte; %.2f bytes/token)\n",
+                s.val_loss, s.val_nats_per_byte, s.unigram_val_nats_per_byte, s.val_bytes_per_token);
     std::printf("  parameters   %lld\n", (long long)s.params);
     std::printf("  tokens seen  %lld in %lld steps\n", (long long)s.tokens_seen, (long long)s.steps);
     std::printf("  wall time    %.1f s (%.0f tokens/s; steady state %.0f tokens/s on %d threads%s)\n",

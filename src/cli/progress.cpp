@@ -19,8 +19,12 @@ std::string FormatDuration(double s) {
 void ProgressPrinter::Update(const StepInfo& s) {
   if (s.has_val) last_val_ = s.val_loss;
   const double eta = s.elapsed_s / (double)(s.step - s.first_step) * (double)(s.steps - s.step);
-  char val[32] = "";
-  if (last_val_ >= 0) std::snprintf(val, sizeof val, " val %.4f", last_val_);
+  char val[48] = "";
+  // Nats per byte beside per-token losses when tokens are not bytes.
+  if (last_val_ >= 0 && s.val_tokens_per_byte != 1.0)
+    std::snprintf(val, sizeof val, " val %.4f (%.3f/byte)", last_val_, last_val_ * s.val_tokens_per_byte);
+  else if (last_val_ >= 0)
+    std::snprintf(val, sizeof val, " val %.4f", last_val_);
   if (tty_) {
     const int width = 24;
     const int filled = (int)((double)width * s.step / s.steps);

@@ -285,6 +285,14 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   s.train_loss = t.train_loss;
   s.val_loss = t.val_loss;
   s.unigram_val_loss = UnigramBaseline(d.train, d.val, d.tokenizer.size());
+  {
+    const double ttpb = TokensPerByte(d.train.size(), d.train_bytes);
+    const double vtpb = TokensPerByte(d.val.size(), d.val_bytes);
+    s.train_nats_per_byte = s.train_loss * ttpb;
+    s.val_nats_per_byte = s.val_loss * vtpb;
+    s.unigram_val_nats_per_byte = s.unigram_val_loss * vtpb;
+    s.val_bytes_per_token = 1.0 / vtpb;
+  }
   s.steps = t.steps;
   s.tokens_seen = t.tokens_seen;
   s.params = (int64_t)t.params.size();

@@ -30,6 +30,10 @@ struct BuildSummary {
   std::string name, output, sha256;
   double train_loss = 0, val_loss = 0;
   double unigram_val_loss = 0;  // baseline: train byte frequencies (add-one) on val
+  // The same losses in nats per byte of text (loss x tokens per byte of the
+  // split): comparable between byte and BPE models.
+  double train_nats_per_byte = 0, val_nats_per_byte = 0, unigram_val_nats_per_byte = 0;
+  double val_bytes_per_token = 1;
   int64_t steps = 0, tokens_seen = 0;
   int64_t params = 0;
   double wall_s = 0, tokens_per_s = 0;

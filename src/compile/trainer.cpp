@@ -121,6 +121,10 @@ double EvaluateValLoss(LanguageModel& model, const float* params, const Recipe& 
   return sum / r.train.eval_batches;
 }
 
+double TokensPerByte(uint64_t tokens, uint64_t bytes) {
+  return bytes > 0 && tokens > 0 ? (double)tokens / (double)bytes : 1.0;
+}
+
 double SteadyTokensPerSecond(const std::vector<double>& step_s, int64_t tokens_per_step) {
   if (step_s.empty()) return 0;
   std::vector<double> t(step_s.size() >= 4 ? step_s.begin() + 2 : step_s.begin(), step_s.end());
@@ -273,6 +277,8 @@ Status Train(const Recipe& r, const Dataset& d, const ProgressFn& progress,
     info.loss = loss;
     info.lr = up.lr;
     info.grad_norm = up.grad_norm;
+    info.train_tokens_per_byte = TokensPerByte(d.train.size(), d.train_bytes);
+    info.val_tokens_per_byte = TokensPerByte(d.val.size(), d.val_bytes);
     const bool final_step = step + 1 == tc.steps;
     if (final_step || (tc.eval_every > 0 && (step + 1) % tc.eval_every == 0)) {
       info.has_val = true;

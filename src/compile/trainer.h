@@ -39,6 +39,9 @@ struct StepInfo {
   double elapsed_s = 0;
   bool has_val = false;
   double val_loss = 0;
+  // Tokens per byte of text in the train and val streams (1 for bytes):
+  // loss * tokens_per_byte is nats per byte, comparable across tokenizers.
+  double train_tokens_per_byte = 1, val_tokens_per_byte = 1;
 };
 
 struct TrainResult {
@@ -84,6 +87,9 @@ inline TrainingRecord TrainingRecordOf(const TrainResult& t) {
   rec.hash_chain_json = ChainToJson(t.chain);
   return rec;
 }
+
+// tokens / bytes (1 when either is 0).
+double TokensPerByte(uint64_t tokens, uint64_t bytes);
 
 // Tokens per second over the steady-state steps: the median step time of
 // steps after the first two (all steps when there are fewer than four).
