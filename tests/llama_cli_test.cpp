@@ -4,7 +4,8 @@
 //  - every command on a llama binary: inspect, run (threads and ISA do not
 //    change the text), serve (a completion equals run's), quantize and run
 //    the Q8_0 file, eval, verify, diff, credits, audit, report;
-//  - fine-tuning a llama base ([base]).
+//  - fine-tuning a llama base ([base]), byte and BPE (a BPE fine-tune
+//    encodes its data with the base's vocabulary).
 #include <signal.h>
 #include <unistd.h>
 
@@ -213,6 +214,42 @@ TEST_F(LlamaCli, FineTuneFromALlamaBase) {
   Proc q = RunModelc({"build", ft, "-o", tmp_ / "ft2.gguf", "-q"});
   EXPECT_TRUE(q.exited && q.code == 1) << q;
   EXPECT_TRUE(Contains(q.err, "ffn_hidden 64 here, 96 in the base")) << q;
+}
+
+TEST_F(LlamaCli, BpeFineTuneReusesTheBaseVocabulary) {
+  // A BPE base, then a fine-tune on other text: its data is encoded with the
+  // base's 320 tokens (a vocabulary trained on the new text would differ).
+  SourceSpec s = LlamaSpec();
+  s.name = "bpe-base";
+  s.steps = 6;
+  s.tokenizer = "kind = \"bpe\"\nvocab_size = 320\n";
+  const std::string base = tmp_ / "bpe-base";
+  WriteSource(base, s);
+  Proc b = RunModelc({"build", base, "-o", tmp_ / "base.gguf", "-q", "--threads", "2"});
+  ASSERT_TRUE(b.exited && b.code == 0) << b;
+  s.name = "bpe-ft";
+  s.corpus_seed = 1234;
+  const std::string ft = tmp_ / "bpe-ft";
+  WriteSource(ft, s);
+  const std::string with_base = Slurp(ft + "/model.toml") + "\n[base]\npath = \"" + (tmp_ / "base.gguf") +
+                                "\"\nsha256 = \"" + FileSha(tmp_ / "base.gguf") + "\"\n";
+  WriteText(ft + "/model.toml", with_base);
+  Proc f = RunModelc({"build", ft, "-o", tmp_ / "ft.gguf", "-q", "--threads", "2"});
+  ASSERT_TRUE(f.exited && f.code == 0) << f;
+  const json a = json::parse(RunModelc({"inspect", tmp_ / "base.gguf", "--json"}).out);
+  const json c = json::parse(RunModelc({"inspect", tmp_ / "ft.gguf", "--json"}).out);
+  EXPECT_EQ(a["metadata"]["tokenizer.ggml.tokens"], c["metadata"]["tokenizer.ggml.tokens"]);
+  EXPECT_EQ(a["metadata"]["tokenizer.ggml.merges"], c["metadata"]["tokenizer.ggml.merges"]);
+  // The fine-tune rebuilds to the same bytes (verify loads the base's vocabulary too).
+  Proc v = RunModelc({"verify", tmp_ / "ft.gguf", "--source", ft, "-q", "--threads", "2"});
+  EXPECT_TRUE(v.exited && v.code == 0) << v;
+  // A vocab_size that is not the base's: one clear error.
+  std::string bad = with_base;
+  bad.replace(bad.find("vocab_size = 320"), 16, "vocab_size = 400");
+  WriteText(ft + "/model.toml", bad);
+  Proc e = RunModelc({"build", ft, "-o", tmp_ / "ft2.gguf", "-q"});
+  EXPECT_TRUE(e.exited && e.code == 1) << e;
+  EXPECT_TRUE(Contains(e.err, "vocab_size = 400, but the base model's vocabulary has 320 tokens")) << e;
 }
 
 }  // namespace

@@ -95,6 +95,11 @@ struct LoadedModel {
 // the right shape and type.
 Status LoadModelFile(const std::string& path, LoadedModel* out);
 
+// The model's tokenizer from tokenizer.ggml.model / pre / tokens / merges
+// (token text spelled in GPT-2's byte alphabet): the 256 byte tokens for a
+// byte model, else the BPE vocabulary and merges. Errors name the file and key.
+Status ReadModelTokenizer(const LoadedModel& m, Bpe* out);
+
 // ggml ne[] for a row-major shape (outermost first): the reverse.
 std::vector<uint64_t> GgmlNe(const std::vector<int64_t>& shape);
 

@@ -15,6 +15,7 @@
 
 #include "binary/model_file.h"
 #include "cli/commands.h"
+#include "compile/base_model.h"
 #include "compile/trainer.h"
 #include "kernels/isa.h"
 #include "layers/layers.h"
@@ -46,7 +47,7 @@ int Eval(const EvalOpts& o) {
   st = CheckDataHashes(r);
   if (!st.ok()) return fail(st.message());
   Dataset d;
-  st = LoadDataset(r, &d);
+  st = LoadSourceDataset(r, &d);
   if (!st.ok()) return fail(st.message());
   const ModelConfig& c = m.config;
   if (c.vocab != 256)

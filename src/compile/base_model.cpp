@@ -28,6 +28,18 @@ Status ReadBaseCredits(const Recipe& r, Credits* out) {
   return Status::OK();
 }
 
+Status LoadSourceDataset(const Recipe& r, Dataset* out) {
+  if (!r.base || r.tokenizer.kind != "bpe") return LoadDataset(r, out);
+  const std::string where = BaseWhere(r);
+  LoadedModel m;
+  MODELC_RETURN_IF_ERROR(LoadModelFile(r.base->resolved, &m).Wrap(where + ": loading the base model"));
+  Bpe tok;
+  MODELC_RETURN_IF_ERROR(ReadModelTokenizer(m, &tok).Wrap(where + ": the base model's tokenizer"));
+  if (tok.merges().empty())
+    return Status::Error(where + ": the base model has the byte tokenizer; use [tokenizer] kind = \"byte\"");
+  return LoadDataset(r, out, &tok);
+}
+
 Status LoadBaseWeights(const Recipe& r, const Dataset& d, std::vector<float>* params) {
   // REQUIRES: r.base
   const std::string where = BaseWhere(r);

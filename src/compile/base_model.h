@@ -20,6 +20,12 @@
 
 namespace modelc {
 
+// The dataset of a model source: LoadDataset, except that a BPE fine-tune
+// ([base] and kind = "bpe") encodes with its base model's vocabulary
+// instead of training one. Every command that reads a source's data
+// (build, verify, eval) loads it here.
+Status LoadSourceDataset(const Recipe& r, Dataset* out);
+
 // Reads the base's credits and licence (no weights). REQUIRES: r.base, hash checked.
 Status ReadBaseCredits(const Recipe& r, Credits* out);
 

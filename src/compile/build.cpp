@@ -213,7 +213,7 @@ Status BuildModel(const BuildOptions& o, const BuildCallbacks& cb, BuildSummary*
   }
 
   Dataset d;
-  MODELC_RETURN_IF_ERROR(LoadDataset(r, &d));
+  MODELC_RETURN_IF_ERROR(LoadSourceDataset(r, &d));
   std::vector<float> base_params;  // fine-tuning: the start weights (every rank reads the base)
   if (r.base) MODELC_RETURN_IF_ERROR(LoadBaseWeights(r, d, &base_params));
   SetNumThreads(threads);

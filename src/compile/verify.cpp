@@ -9,6 +9,7 @@
 
 #include "binary/gguf.h"
 #include "binary/model_file.h"
+#include "compile/base_model.h"
 #include "compile/build.h"
 #include "kernels/isa.h"
 #include "source/dataset.h"
@@ -150,7 +151,7 @@ VerifyOutcome Segment(const VerifyOptions& o, const PublishedModel& pub, const R
   state.chain.assign(pub.chain.begin(), pub.chain.begin() + I + 1);
 
   Dataset d;
-  st = LoadDataset(r, &d);
+  st = LoadSourceDataset(r, &d);
   if (!st.ok()) return VerifyTrouble(st.message());
   if (state.tokens_per_source.size() != d.sources.size()) state.tokens_per_source.assign(d.sources.size(), 0);
   SetNumThreads(o.threads > 0 ? o.threads : omp_get_num_procs());

@@ -30,7 +30,7 @@ void Append(const Bpe& tok, bool bytes_only, std::string_view text, std::vector<
 
 }  // namespace
 
-Status LoadDataset(const Recipe& r, Dataset* out) {
+Status LoadDataset(const Recipe& r, Dataset* out, const Bpe* given) {
   Dataset ds;
   std::vector<std::string> contents(r.data.size());
   std::vector<uint64_t> ntrain(r.data.size());
@@ -56,7 +56,13 @@ Status LoadDataset(const Recipe& r, Dataset* out) {
     ds.sources.push_back(std::move(s));
   }
   const bool bpe = r.tokenizer.kind == "bpe";
-  if (bpe) {
+  if (bpe && given) {
+    if (given->size() != r.tokenizer.vocab_size)
+      return Status::Error(r.toml_path + ": [tokenizer] vocab_size = " + std::to_string(r.tokenizer.vocab_size) +
+                           ", but the base model's vocabulary has " + std::to_string(given->size()) +
+                           " tokens (a fine-tune keeps the base's tokenizer)");
+    ds.tokenizer = *given;
+  } else if (bpe) {
     // The tokenizer is compiled from the training split only.
     std::vector<std::string_view> train_parts;
     for (size_t i = 0; i < contents.size(); ++i)

@@ -46,6 +46,9 @@ uint64_t ValBytes(const DataSource& d, uint64_t bytes);
 // vocabulary for kind "bpe" and tokenizes. A pinned sha256 that does not
 // match the bytes read is an error; so is BPE training that cannot reach
 // vocab_size. Errors if train or val holds fewer than context+1 tokens.
-Status LoadDataset(const Recipe& r, Dataset* out);
+// given: encode with this tokenizer instead of training one (a BPE
+// fine-tune reuses its base model's vocabulary); its size must be
+// [tokenizer] vocab_size.
+Status LoadDataset(const Recipe& r, Dataset* out, const Bpe* given = nullptr);
 
 }  // namespace modelc
