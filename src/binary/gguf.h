@@ -32,7 +32,7 @@
 //   Q8_0 (8, blocks of 32 elements = 34 bytes: f16 scale + 32 x i8).
 //
 // See docs/gguf.md for the sources this was checked against and the exact
-// keys and tensor shapes modelc writes for the gpt2 architecture.
+// keys and tensor shapes modelc writes (binary/model_file.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>

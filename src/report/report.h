@@ -63,7 +63,7 @@ struct ReportInputs {
   uint64_t file_bytes = 0;
   // general.* / modelc.* keys.
   std::string name, description, license, authors, modelc_version, source_hash, tokenizer;
-  std::string architecture;  // "gpt2: 4 layers, 4 heads, 128 embd, context 256, vocab 256"
+  std::string architecture;  // "gpt2: 4 layers, 4 heads, 128 embd, context 256, vocab 256" (ModelConfig::Describe)
   int64_t parameters = 0;
   nlohmann::ordered_json recipe = nlohmann::ordered_json::object();  // modelc.recipe, parsed
   bool has_losses = false;

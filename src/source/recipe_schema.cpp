@@ -198,7 +198,7 @@ std::vector<RecipeTable> BuildSchema() {
                "Fine-tuning: start from a model binary instead of a random initialization. Optional.",
                {
                    K("path", T::kString).Required().NonEmpty()
-                       .Meaning("The base model binary (an F32 gpt2 GGUF with this [architecture]), relative to "
+                       .Meaning("The base model binary (an F32 modelc binary with this [architecture]), relative to "
                                 "the model folder or absolute. Must be a regular file.")
                        .Example("\"../base.gguf\""),
                    K("sha256", T::kString).Check(RecipeCheck::kSha256)
