@@ -122,12 +122,18 @@ std::string TinyModel(const Recipe& r, bool bpe, const std::string& tmp) {
     d.sources.push_back(s);
   }
   TrainResult t;
+  t.config.family = r.arch.family;
   t.config.vocab = d.tokenizer.size();
   t.config.context = r.arch.context;
   t.config.n_layer = r.arch.n_layer;
   t.config.n_head = r.arch.n_head;
   t.config.n_embd = r.arch.n_embd;
-  t.params.resize(size_t(GptParamCount(t.config)));
+  if (r.arch.family == "llama") {
+    t.config.n_head_kv = r.arch.n_head_kv;
+    t.config.ffn_hidden = r.arch.ffn_hidden;
+    t.config.tie_embeddings = r.arch.tie_embeddings;
+  }
+  t.params.resize(size_t(ModelParamCount(t.config)));
   for (size_t i = 0; i < t.params.size(); ++i) t.params[i] = float(int(i % 17) - 8) / 16.0f;
   t.train_loss = 2.5;
   t.val_loss = 2.75;
@@ -137,7 +143,7 @@ std::string TinyModel(const Recipe& r, bool bpe, const std::string& tmp) {
   t.val_curve = {{2, 4.5}, {4, 2.75}};
   t.tokens_per_source = {48, 16};
   t.chain = {{0, std::string(64, '1'), std::string(64, '2')}, {4, std::string(64, 'a'), std::string(64, 'b')}};
-  const std::string path = tmp + (bpe ? "/bpe.gguf" : "/byte.gguf");
+  const std::string path = tmp + "/" + r.arch.family + (bpe ? "-bpe.gguf" : "-byte.gguf");
   Check(WriteModelFile(path, r, d, TrainingRecordOf(t)));
   return path;
 }
@@ -206,6 +212,15 @@ int main(int argc, char** argv) {
   const std::string byte_model = TinyModel(r, false, tmp);
   Put("gguf", "tiny-byte.gguf", Slurp(byte_model));
   Put("gguf", "tiny-bpe.gguf", Slurp(TinyModel(r, true, tmp)));
+  {
+    // A llama binary (GQA, untied output, its llama.* keys).
+    Recipe l = r;
+    l.arch.family = "llama";
+    l.arch.n_head_kv = 1;
+    l.arch.ffn_hidden = 32;
+    l.arch.tie_embeddings = false;
+    Put("gguf", "tiny-llama.gguf", Slurp(TinyModel(l, false, tmp)));
+  }
   Put("gguf", "all-types.gguf", AllTypes());
   {
     GgufWriter w;  // the smallest: no keys, no tensors
