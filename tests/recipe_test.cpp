@@ -200,6 +200,34 @@ TEST_F(RecipeTest, Defaults) {
   EXPECT_TRUE(CheckDataHashes(r).ok());
 }
 
+TEST_F(RecipeTest, LlamaKeysDefaultsAndRules) {
+  const std::string llama = "family = \"llama\"\nn_layer = 2\nn_head = 4\nn_embd = 32\ncontext = 16\n";
+  WriteToml(Minimal(llama));
+  Recipe r;
+  Status st = LoadRecipe(dir_, &r);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(r.arch.n_head_kv, 4);     // default n_head
+  EXPECT_EQ(r.arch.ffn_hidden, 96);   // 8/3 * 32 = 85.3 -> 96
+  EXPECT_EQ(r.arch.rope_theta, 10000.0);
+  EXPECT_TRUE(r.arch.tie_embeddings);
+  EXPECT_TRUE(r.NormalizedJson().find("\"n_head_kv\":4") != std::string::npos) << r.NormalizedJson();
+  // gpt sources hash as before: no llama keys in their JSON.
+  WriteToml(Minimal());
+  ASSERT_TRUE(LoadRecipe(dir_, &r).ok());
+  EXPECT_EQ(r.NormalizedJson().find("n_head_kv"), std::string::npos);
+  // Rules between keys, and values that f32 (the binary's type) cannot hold.
+  EXPECT_NE(LoadError(Minimal(llama + "n_head_kv = 3\n")).find("n_head_kv (3) does not divide n_head (4)"),
+            std::string::npos);
+  EXPECT_NE(LoadError(Minimal("family = \"llama\"\nn_layer = 1\nn_head = 4\nn_embd = 12\ncontext = 4\n"))
+                .find("must be even for llama"),
+            std::string::npos);
+  EXPECT_NE(LoadError(Minimal(llama + "rope_theta = 1.00000001\n")).find("after rounding to f32"), std::string::npos);
+  EXPECT_NE(LoadError(Minimal(llama + "rms_eps = 1e-50\n")).find("after rounding to f32"), std::string::npos);
+  EXPECT_NE(LoadError(Minimal("n_layer = 1\nn_head = 1\nn_embd = 4\ncontext = 4\ntie_embeddings = false\n"))
+                .find("only for family = \"llama\""),
+            std::string::npos);
+}
+
 TEST_F(RecipeTest, IntegerAcceptedForFloat) {
   WriteToml(Minimal("n_layer = 1\nn_head = 1\nn_embd = 4\ncontext = 4\n",
                     "steps = 1\nbatch_size = 1\nlearning_rate = 1\ngrad_clip = 0\n"));

@@ -103,6 +103,13 @@ Status ReadHparams(const GgufFile& f, const std::string& path, const ModelFamily
     return Status::Error(Implausible(path, arch,
                                      "rope.freq_base " + std::to_string(theta) +
                                          ", layer_norm_rms_epsilon " + std::to_string(eps)));
+  // No tensor ties the context to the file's size (gpt2 has position_embd):
+  // bound the KV cache an engine would allocate for it.
+  const uint64_t cache = (uint64_t)blocks * ctx * (embd / heads) * heads_kv * 2 * sizeof(float);
+  if (cache > (uint64_t(1) << 34))
+    return Status::Error(Implausible(path, arch,
+                                     "a KV cache of " + std::to_string(cache >> 20) + " MiB for context " +
+                                         std::to_string(ctx) + " and " + std::to_string(blocks) + " blocks"));
   c->n_head_kv = (int)heads_kv;
   c->ffn_hidden = (int)ff;
   c->rope_theta = theta;

@@ -23,8 +23,10 @@ ModelConfig ConfigFromRecipe(const Recipe& r) {
   if (c.family == "llama") {
     c.n_head_kv = r.arch.n_head_kv;
     c.ffn_hidden = r.arch.ffn_hidden;
-    c.rope_theta = r.arch.rope_theta;
-    c.rms_eps = r.arch.rms_eps;
+    // As the binary stores them (f32), so that run, serve and eval, which
+    // read them back, use the tables and epsilon the training used.
+    c.rope_theta = (float)r.arch.rope_theta;
+    c.rms_eps = (float)r.arch.rms_eps;
     c.tie_embeddings = r.arch.tie_embeddings;
   }
   return c;

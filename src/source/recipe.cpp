@@ -411,6 +411,11 @@ Status ParseRecipeText(const std::string& text, const std::string& dir, const st
                 "the head size n_embd / n_head (" + std::to_string(a.n_embd) + " / " + std::to_string(a.n_head) +
                     " = " + std::to_string(a.n_embd / a.n_head) +
                     ") must be even for llama (rotary embeddings turn pairs of values)");
+      // The binary stores both as f32: the rounded values must stay valid.
+      if (!((float)r.arch.rope_theta > 1.0f))
+        rd.Fail(rd.KeyPos("rope_theta"), "rope_theta", "must be > 1 after rounding to f32 (as the binary stores it)");
+      if (!((float)r.arch.rms_eps > 0.0f))
+        rd.Fail(rd.KeyPos("rms_eps"), "rms_eps", "must be > 0 after rounding to f32 (as the binary stores it)");
       if (a.n_head % r.arch.n_head_kv != 0)
         rd.Fail(rd.KeyPos("n_head_kv"), "n_head_kv",
                 "n_head_kv (" + std::to_string(r.arch.n_head_kv) + ") does not divide n_head (" +
