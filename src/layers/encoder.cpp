@@ -1,4 +1,5 @@
-// Token + position embedding.
+// Token + position embedding (GPT-2), or token embedding alone (wpe ==
+// nullptr: Llama, whose positions come from RoPE).
 #include <algorithm>
 
 #include "layers/layers.h"
@@ -11,8 +12,12 @@ void encoder_forward(T* out, const int* tok, const T* wte, const T* wpe, int B, 
   for (int64_t n = 0; n < (int64_t)B * Tn; ++n) {
     const int t = (int)(n % Tn);
     const T* e = wte + (int64_t)tok[n] * C;
-    const T* p = wpe + (int64_t)t * C;
     T* o = out + n * C;
+    if (!wpe) {
+      for (int c = 0; c < C; ++c) o[c] = e[c];
+      continue;
+    }
+    const T* p = wpe + (int64_t)t * C;
     for (int c = 0; c < C; ++c) o[c] = e[c] + p[c];
   }
 }
@@ -30,11 +35,10 @@ void encoder_backward(T* dwte, T* dwpe, const T* dout, const int* tok, int B, in
         const int64_t n = (int64_t)b * Tn + t;
         const T* d = dout + n * C + c0;
         T* e = dwte + (int64_t)tok[n] * C + c0;
+        for (int j = 0; j < nc; ++j) e[j] += d[j];
+        if (!dwpe) continue;
         T* p = dwpe + (int64_t)t * C + c0;
-        for (int j = 0; j < nc; ++j) {
-          e[j] += d[j];
-          p[j] += d[j];
-        }
+        for (int j = 0; j < nc; ++j) p[j] += d[j];
       }
   }
 }

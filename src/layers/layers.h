@@ -19,8 +19,9 @@ namespace modelc {
 
 enum class GradMode { kAccumulate, kOverwrite };
 
-// out[b,t,:] = wte[tok[b,t],:] + wpe[t,:]
-// out [B*T, C], tok [B*T], wte [V, C], wpe [maxT, C]
+// out[b,t,:] = wte[tok[b,t],:] + wpe[t,:]   (+ wpe only when wpe != nullptr)
+// out [B*T, C], tok [B*T], wte [V, C], wpe [maxT, C] or nullptr. Backward:
+// dwte (and dwpe unless nullptr) += dout by rows in order: a fixed order.
 template <class T>
 void encoder_forward(T* out, const int* tok, const T* wte, const T* wpe, int B, int Tn, int C);
 template <class T>

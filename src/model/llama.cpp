@@ -25,34 +25,6 @@ void CheckConfig(const LlamaConfig& c) {
   if (c.context > (1 << 20)) throw std::invalid_argument("llama: context must be <= 2^20 (RoPE table)");
 }
 
-// out[n, :] = tok_embd[tok[n], :]     out [N, C], tok_embd [V, C]
-template <class T>
-void embed_forward(T* out, const int* tok, const T* tok_embd, int64_t N, int C) {
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
-    const T* e = tok_embd + (int64_t)tok[n] * C;
-    T* o = out + n * C;
-    for (int c = 0; c < C; ++c) o[c] = e[c];
-  }
-}
-
-// dtok_embd[tok[n], :] += dout[n, :]. Parallel over blocks of channels; each
-// block walks the rows in order, so every element's sum has a fixed order
-// (independent of the thread count), as in encoder_backward.
-template <class T>
-void embed_backward(T* dtok_embd, const T* dout, const int* tok, int64_t N, int C) {
-  constexpr int kBlk = 64;
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < (C + kBlk - 1) / kBlk; ++cb) {
-    const int c0 = cb * kBlk, nc = std::min(kBlk, C - c0);
-    for (int64_t n = 0; n < N; ++n) {
-      const T* d = dout + n * C + c0;
-      T* e = dtok_embd + (int64_t)tok[n] * C + c0;
-      for (int j = 0; j < nc; ++j) e[j] += d[j];
-    }
-  }
-}
-
 }  // namespace
 
 std::vector<ParamSpec> LlamaParamSpecs(const LlamaConfig& c) {
@@ -158,7 +130,7 @@ double Llama<T>::Forward(const T* params, const int* tokens, const int* targets,
   const int64_t N = (int64_t)B * Tn;
   acts_.Resize(cfg_, B, Tn);
   LlamaActivations<T>& a = acts_;
-  embed_forward(a.encoded.data(), tokens, params + off_.tok_embd, N, C);
+  encoder_forward(a.encoded.data(), tokens, params + off_.tok_embd, (const T*)nullptr, B, Tn, C);
   const T* x = a.encoded.data();  // residual stream [N, C]
   for (int l = 0; l < cfg_.n_layer; ++l) {
     const LlamaBlockOffsets& o = off_.blocks[l];
@@ -252,7 +224,7 @@ void Llama<T>::Backward(const T* params, T* grads, const int* tokens, const int*
                      k.ln1_rstd.data(), N, C);
     // dres = d(x), the gradient of this layer's input
   }
-  embed_backward(grads + off_.tok_embd, dres, tokens, N, C);
+  encoder_backward(grads + off_.tok_embd, (T*)nullptr, dres, tokens, B, Tn, C, V);
 }
 
 template struct LlamaActivations<float>;

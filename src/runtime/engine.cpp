@@ -64,6 +64,46 @@ InferenceEngine::Packed InferenceEngine::PackNamed(const Q8Weights* q8w, const s
   return p;
 }
 
+namespace {
+
+// attention_forward's row softmax over the n visible scores of `row`.
+void SoftmaxRow(float* row, int n, float scale) {
+  float mx = row[0] * scale;
+  for (int j = 0; j < n; ++j) mx = std::max(mx, row[j] * scale);
+  VecExpScaled(row, n, scale, mx);
+  const float inv = 1.0f / RowSum(row, n);
+  for (int j = 0; j < n; ++j) row[j] = row[j] * inv;
+}
+
+}  // namespace
+
+void InferenceEngine::PrefillAttentionHead(const float* q, int ldq, const float* k, int ldk,
+                                           const float* v, int ldv, int T, int p0, int hs, float* S,
+                                           float* out, int ldo) const {
+  const int Lk = p0 + T;
+  const float scale = 1.0f / std::sqrt((float)hs);
+  // S[T, Lk] = Q[T, hs] · K[Lk, hs]^T
+  Gemm(GemmShape{T, Lk, hs, false, true, ldq, ldk, Lk}, q, k, S, GemmInit::kZero, nullptr, false);
+  for (int i = 0; i < T; ++i) {
+    float* row = S + (size_t)i * Lk;
+    const int n = p0 + i + 1;  // visible keys
+    SoftmaxRow(row, n, scale);
+    for (int j = n; j < Lk; ++j) row[j] = 0;
+  }
+  // Y[T, hs] = P[T, Lk] · V[Lk, hs]
+  Gemm(GemmShape{T, hs, Lk, false, false, Lk, ldv, ldo}, S, v, out, GemmInit::kZero, nullptr, false);
+}
+
+void InferenceEngine::StepAttentionRow(const float* q, const float* kp, const float* vp, int Lk,
+                                       int hs, float* S, float* out) const {
+  const int NR = kern_.nr, npv = (hs + NR - 1) / NR;
+  // S[Lk] = q · K^T over the key panels (the GEMM contract: fma over hs in order).
+  mv_.fn(hs, Lk, 0, (Lk + NR - 1) / NR, q, kp, (long)hs * NR, nullptr, S);
+  SoftmaxRow(S, Lk, 1.0f / std::sqrt((float)hs));
+  // y[hs] = P[Lk] · V[Lk, hs] (fma over Lk in order)
+  mv_.fn(Lk, hs, 0, npv, S, vp, (long)cfg_.context * NR, nullptr, out);
+}
+
 void InferenceEngine::SetQ8Kernel(Q8Kernel k) {
   q8_kind_ = k;
   q8_fn_ = Q8KernelFn(k);

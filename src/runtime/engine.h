@@ -140,6 +140,18 @@ class InferenceEngine {
   template <class F>
   void StepRun(int n, F&& f);
 
+  // Causal attention of one query head for T new rows at positions p0..p0+T-1
+  // over the Lk = p0+T cached keys (rows of k and v with strides ldk, ldv):
+  // S[T, Lk] = q · k^T, attention_forward's row softmax, out[T, hs] = P · v
+  // (row stride ldo). S: scratch of T*Lk.
+  void PrefillAttentionHead(const float* q, int ldq, const float* k, int ldk, const float* v,
+                            int ldv, int T, int p0, int hs, float* S, float* out, int ldo) const;
+  // The same for one row at position Lk-1 over one head's panel caches
+  // (kp: keys in NR-column panels of hs rows; vp: values in NR-column panels
+  // of context rows); S: scratch of Lk.
+  void StepAttentionRow(const float* q, const float* kp, const float* vp, int Lk, int hs, float* S,
+                        float* out) const;
+
   // Runs tokens[0..T) at positions pos_..pos_+T-1, fills logits_ for the
   // last (all_logits == nullptr) or all_logits [T, vocab] for every row;
   // advances pos_ by T.

@@ -78,7 +78,6 @@ void GptEngine::Forward(const int* tokens, int T, float* all_logits) {
     for (int c = 0; c < C; ++c) o[c] = e[c] + pe[c];
   }
 
-  const float scale = 1.0f / std::sqrt((float)hs);
   const int64_t C3 = 3 * (int64_t)C;
   for (int l = 0; l < cfg_.n_layer; ++l) {
     const BlockOffsets& o = off_.blocks[l];
@@ -110,25 +109,9 @@ void GptEngine::Forward(const int* tokens, int T, float* all_logits) {
       for (int h = 0; h < NH; ++h) StepAttentionHead(l, h);
     } else {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-      for (int h = 0; h < NH; ++h) {
-      float* S = att_.data() + (size_t)h * T * Lk;
-      // S[T, Lk] = Q[T, hs] · K[Lk, hs]^T
-      Gemm(GemmShape{T, Lk, hs, false, true, (int)C3, C, Lk}, qkv_.data() + h * hs, kc + h * hs,
-           S, GemmInit::kZero, nullptr, false);
-      for (int i = 0; i < T; ++i) {
-        float* row = S + (size_t)i * Lk;
-        const int n = p0 + i + 1;  // visible keys
-        float mx = row[0] * scale;
-        for (int j = 0; j < n; ++j) mx = std::max(mx, row[j] * scale);
-        for (int j = 0; j < n; ++j) row[j] = Exp(row[j] * scale - mx);
-        const float inv = 1.0f / RowSum(row, n);
-        for (int j = 0; j < n; ++j) row[j] = row[j] * inv;
-        for (int j = n; j < Lk; ++j) row[j] = 0;
-      }
-      // Y[T, hs] = P[T, Lk] · V[Lk, hs]
-      Gemm(GemmShape{T, hs, Lk, false, false, Lk, C, C}, S, vc + h * hs, atty_.data() + h * hs,
-           GemmInit::kZero, nullptr, false);
-      }
+      for (int h = 0; h < NH; ++h)
+        PrefillAttentionHead(qkv_.data() + h * hs, (int)C3, kc + h * hs, C, vc + h * hs, C, T, p0, hs,
+                             att_.data() + (size_t)h * T * Lk, atty_.data() + h * hs, C);
     }
     Linear(w.attproj, P + o.attprojw, P + o.attprojb, atty_.data(), proj_.data(), T);
     residual_forward(x, x, proj_.data(), (int64_t)T * C);
@@ -157,24 +140,10 @@ void GptEngine::Forward(const int* tokens, int T, float* all_logits) {
 }
 
 void GptEngine::StepAttentionHead(int l, int h) {
-  const int C = cfg_.n_embd, hs = C / cfg_.n_head;
-  const int NR = kern_.nr;
-  const int Lk = pos_ + 1;
-  const float scale = 1.0f / std::sqrt((float)hs);
-  float* S = att_.data() + (size_t)h * Lk;
-  // S[Lk] = q · K^T over the key panels (the GEMM contract: fma over hs in order).
-  const float* q = qkv_.data() + h * hs;
-  const float* kp = kp_[l].data() + (size_t)h * npk_ * hs * NR;
-  mv_.fn(hs, Lk, 0, (Lk + NR - 1) / NR, q, kp, (long)hs * NR, nullptr, S);
-  // attention_forward's row softmax.
-  float mx = S[0] * scale;
-  for (int j = 0; j < Lk; ++j) mx = std::max(mx, S[j] * scale);
-  for (int j = 0; j < Lk; ++j) S[j] = Exp(S[j] * scale - mx);
-  const float inv = 1.0f / RowSum(S, Lk);
-  for (int j = 0; j < Lk; ++j) S[j] = S[j] * inv;
-  // y[hs] = P[Lk] · V[Lk, hs] (fma over Lk in order)
-  const float* vp = vp_[l].data() + (size_t)h * npv_ * cfg_.context * NR;
-  mv_.fn(Lk, hs, 0, npv_, S, vp, (long)cfg_.context * NR, nullptr, atty_.data() + h * hs);
+  const int hs = cfg_.n_embd / cfg_.n_head, NR = kern_.nr, Lk = pos_ + 1;
+  StepAttentionRow(qkv_.data() + h * hs, kp_[l].data() + (size_t)h * npk_ * hs * NR,
+                   vp_[l].data() + (size_t)h * npv_ * cfg_.context * NR, Lk, hs,
+                   att_.data() + (size_t)h * Lk, atty_.data() + h * hs);
 }
 
 namespace {

@@ -132,7 +132,6 @@ void LlamaEngine::Forward(const int* tokens, int T, float* all_logits) {
   for (int t = 0; t < T; ++t)
     std::memcpy(x + (size_t)t * C, P + off_.tok_embd + (int64_t)tokens[t] * C, sizeof(float) * C);
 
-  const float scale = 1.0f / std::sqrt((float)hs);
   for (int l = 0; l < l_.n_layer; ++l) {
     const LlamaBlockOffsets& o = off_.blocks[l];
     const BlockPacked& w = packed_[l];
@@ -157,24 +156,9 @@ void LlamaEngine::Forward(const int* tokens, int T, float* all_logits) {
     } else {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
       for (int h = 0; h < NH; ++h) {
-        const int kvh = h / G;
-        float* S = att_.data() + (size_t)h * T * Lk;
-        // S[T, Lk] = Q[T, hs] · K[Lk, hs]^T  (query head h, kv head kvh)
-        Gemm(GemmShape{T, Lk, hs, false, true, C, KV, Lk}, q_.data() + h * hs, kc + kvh * hs, S,
-             GemmInit::kZero, nullptr, false);
-        for (int i = 0; i < T; ++i) {
-          float* row = S + (size_t)i * Lk;
-          const int n = p0 + i + 1;  // visible keys
-          float mx = row[0] * scale;
-          for (int j = 0; j < n; ++j) mx = std::max(mx, row[j] * scale);
-          VecExpScaled(row, n, scale, mx);
-          const float inv = 1.0f / RowSum(row, n);
-          for (int j = 0; j < n; ++j) row[j] = row[j] * inv;
-          for (int j = n; j < Lk; ++j) row[j] = 0;
-        }
-        // Y[T, hs] = P[T, Lk] · V[Lk, hs]
-        Gemm(GemmShape{T, hs, Lk, false, false, Lk, KV, C}, S, vc + kvh * hs, atty_.data() + h * hs,
-             GemmInit::kZero, nullptr, false);
+        const int kvh = h / G;  // query head h reads kv head kvh
+        PrefillAttentionHead(q_.data() + h * hs, C, kc + kvh * hs, KV, vc + kvh * hs, KV, T, p0, hs,
+                             att_.data() + (size_t)h * T * Lk, atty_.data() + h * hs, C);
       }
     }
     Linear(w.wo, P + o.wo, nullptr, atty_.data(), proj_.data(), T);
@@ -202,20 +186,9 @@ void LlamaEngine::Forward(const int* tokens, int T, float* all_logits) {
 void LlamaEngine::StepAttentionHead(int l, int h) {
   const int hs = l_.head_dim(), NR = kern_.nr, kvh = h / (l_.n_head / l_.n_head_kv);
   const int Lk = pos_ + 1;
-  const float scale = 1.0f / std::sqrt((float)hs);
-  float* S = att_.data() + (size_t)h * Lk;
-  // S[Lk] = q · K^T over the kv head's key panels (fma over hs in order).
-  const float* q = q_.data() + h * hs;
-  const float* kp = kp_[l].data() + (size_t)kvh * npk_ * hs * NR;
-  mv_.fn(hs, Lk, 0, (Lk + NR - 1) / NR, q, kp, (long)hs * NR, nullptr, S);
-  float mx = S[0] * scale;
-  for (int j = 0; j < Lk; ++j) mx = std::max(mx, S[j] * scale);
-  VecExpScaled(S, Lk, scale, mx);
-  const float inv = 1.0f / RowSum(S, Lk);
-  for (int j = 0; j < Lk; ++j) S[j] = S[j] * inv;
-  // y[hs] = P[Lk] · V[Lk, hs] (fma over Lk in order)
-  const float* vp = vp_[l].data() + (size_t)kvh * npv_ * l_.context * NR;
-  mv_.fn(Lk, hs, 0, npv_, S, vp, (long)l_.context * NR, nullptr, atty_.data() + h * hs);
+  StepAttentionRow(q_.data() + h * hs, kp_[l].data() + (size_t)kvh * npk_ * hs * NR,
+                   vp_[l].data() + (size_t)kvh * npv_ * l_.context * NR, Lk, hs,
+                   att_.data() + (size_t)h * Lk, atty_.data() + h * hs);
 }
 
 void LlamaEngine::StepForward(int token) {
