@@ -258,7 +258,9 @@ TEST(LlamaModel, LossAndGradientsBitIdenticalAcrossThreadCounts) {
 //   step losses |d| <= 1e-4 * loss      parameters |d| <= 1e-4 (lr 1e-3)
 
 using pytorch_ref::ReadF32;
-using pytorch_ref::WriteRaw;
+using pytorch_ref::ParityBatches;
+using pytorch_ref::ParityTrainConfig;
+using pytorch_ref::WriteParityInputs;
 
 void CheckParity(bool tied) {
   const LlamaConfig c = OddLlama(tied);
@@ -269,50 +271,19 @@ void CheckParity(bool tied) {
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const fs::path dir = tmpl;
 
-  TrainConfig tc;
-  tc.steps = steps;
-  tc.batch_size = tc.micro_batch_size = B;
-  tc.learning_rate = 1e-3;
-  tc.warmup_steps = 3;
-  tc.min_lr = 1e-4;
-  tc.weight_decay = 0.1;
-  tc.beta1 = 0.9;
-  tc.beta2 = 0.95;
-  tc.eps = 1e-8;
-  tc.grad_clip = 1.0;
-
+  const TrainConfig tc = ParityTrainConfig(steps, B);
   const auto specs = LlamaParamSpecs(c);
   // Larger than the 0.02 init, so that attention, RoPE and the gates matter.
   std::vector<float> params = RandomLlamaParams<float>(c, 1234, 0.1);
   const int64_t P = (int64_t)params.size();
-  std::mt19937 g(77);
-  std::vector<int32_t> batches((size_t)steps * 2 * B * Tn);
-  for (int s = 0; s < steps; ++s) {
-    std::vector<int32_t> stream(B * (Tn + 1));
-    for (auto& t : stream) t = (int32_t)(g() % (unsigned)c.vocab);
-    for (int b = 0; b < B; ++b)
-      for (int t = 0; t < Tn; ++t) {
-        batches[((size_t)s * 2 + 0) * B * Tn + b * Tn + t] = stream[b * (Tn + 1) + t];
-        batches[((size_t)s * 2 + 1) * B * Tn + b * Tn + t] = stream[b * (Tn + 1) + t + 1];
-      }
-  }
-  nlohmann::json spec;
-  spec["config"] = {{"vocab", c.vocab},         {"context", c.context},
-                    {"n_layer", c.n_layer},     {"n_head", c.n_head},
-                    {"n_head_kv", c.n_head_kv}, {"n_embd", c.n_embd},
-                    {"ffn_hidden", c.ffn_hidden}, {"rope_theta", c.rope_theta},
-                    {"rms_eps", c.rms_eps},     {"tie_embeddings", c.tie_embeddings}};
-  spec["B"] = B;
-  spec["T"] = Tn;
-  for (const auto& s : specs)
-    spec["tensors"].push_back({{"name", s.name}, {"shape", s.shape}, {"offset", s.offset},
-                               {"size", s.size}, {"decay", s.decay}});
-  spec["optim"] = {{"beta1", tc.beta1}, {"beta2", tc.beta2}, {"eps", tc.eps},
-                   {"weight_decay", tc.weight_decay}, {"grad_clip", tc.grad_clip}};
-  for (int s = 0; s < steps; ++s) spec["lrs"].push_back(LearningRate(tc, s));
-  std::ofstream(dir / "spec.json") << spec.dump();
-  WriteRaw(dir / "params.f32", params);
-  WriteRaw(dir / "batches.i32", batches);
+  const std::vector<int32_t> batches = ParityBatches(steps, B, Tn, c.vocab, 77);
+  WriteParityInputs(dir,
+                    {{"vocab", c.vocab},         {"context", c.context},
+                     {"n_layer", c.n_layer},     {"n_head", c.n_head},
+                     {"n_head_kv", c.n_head_kv}, {"n_embd", c.n_embd},
+                     {"ffn_hidden", c.ffn_hidden}, {"rope_theta", c.rope_theta},
+                     {"rms_eps", c.rms_eps},     {"tie_embeddings", c.tie_embeddings}},
+                    B, Tn, specs, tc, params, batches);
 
   std::string out;
   const int rc = pytorch_ref::Run("llama_reference.py", dir, &out);

@@ -39,7 +39,9 @@ namespace {
 namespace fs = std::filesystem;
 
 using pytorch_ref::ReadF32;
-using pytorch_ref::WriteRaw;
+using pytorch_ref::ParityBatches;
+using pytorch_ref::ParityTrainConfig;
+using pytorch_ref::WriteParityInputs;
 
 struct Shape {
   const char* label;
@@ -58,47 +60,15 @@ TEST_P(Parity, MatchesPyTorch) {
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const fs::path dir = tmpl;
 
-  TrainConfig tc;
-  tc.steps = steps;
-  tc.batch_size = tc.micro_batch_size = B;
-  tc.learning_rate = 1e-3;
-  tc.warmup_steps = 3;
-  tc.min_lr = 1e-4;
-  tc.weight_decay = 0.1;
-  tc.beta1 = 0.9;
-  tc.beta2 = 0.95;
-  tc.eps = 1e-8;
-  tc.grad_clip = 1.0;
-
+  const TrainConfig tc = ParityTrainConfig(steps, B);
   const auto specs = GptParamSpecs(c);
   std::vector<float> params = InitParams(FromGptConfig(c), 1234);
   const int64_t P = (int64_t)params.size();
-  std::mt19937 g(77);
-  std::vector<int32_t> batches((size_t)steps * 2 * B * Tn);
-  // Text-like batches: targets are the next tokens of a random stream.
-  for (int s = 0; s < steps; ++s) {
-    std::vector<int32_t> stream(B * (Tn + 1));
-    for (auto& t : stream) t = (int32_t)(g() % (unsigned)c.vocab);
-    for (int b = 0; b < B; ++b)
-      for (int t = 0; t < Tn; ++t) {
-        batches[((size_t)s * 2 + 0) * B * Tn + b * Tn + t] = stream[b * (Tn + 1) + t];
-        batches[((size_t)s * 2 + 1) * B * Tn + b * Tn + t] = stream[b * (Tn + 1) + t + 1];
-      }
-  }
-  nlohmann::json spec;
-  spec["config"] = {{"vocab", c.vocab}, {"context", c.context}, {"n_layer", c.n_layer},
-                    {"n_head", c.n_head}, {"n_embd", c.n_embd}};
-  spec["B"] = B;
-  spec["T"] = Tn;
-  for (const auto& s : specs)
-    spec["tensors"].push_back({{"name", s.name}, {"shape", s.shape}, {"offset", s.offset},
-                               {"size", s.size}, {"decay", s.decay}});
-  spec["optim"] = {{"beta1", tc.beta1}, {"beta2", tc.beta2}, {"eps", tc.eps},
-                   {"weight_decay", tc.weight_decay}, {"grad_clip", tc.grad_clip}};
-  for (int s = 0; s < steps; ++s) spec["lrs"].push_back(LearningRate(tc, s));
-  std::ofstream(dir / "spec.json") << spec.dump();
-  WriteRaw(dir / "params.f32", params);
-  WriteRaw(dir / "batches.i32", batches);
+  const std::vector<int32_t> batches = ParityBatches(steps, B, Tn, c.vocab, 77);
+  WriteParityInputs(dir,
+                    {{"vocab", c.vocab}, {"context", c.context}, {"n_layer", c.n_layer},
+                     {"n_head", c.n_head}, {"n_embd", c.n_embd}},
+                    B, Tn, specs, tc, params, batches);
 
   std::string out;
   const int rc = pytorch_ref::Run("gpt_reference.py", dir, &out);

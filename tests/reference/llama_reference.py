@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch reference for modelc's Llama model, loss and AdamW (tests/llama_model_test.cpp).
+"""PyTorch reference for modelc's Llama model, loss and AdamW (tests/llama_model_test.cpp);
+the reading, optimizer steps and writing are tests/reference/parity_harness.py.
 
 Usage: llama_reference.py DIR
 Reads from DIR (written by the C++ test):
@@ -32,15 +33,12 @@ modelc's code, functionally so that each line can be read on its own:
   - mean cross-entropy; AdamW with decay on the 2-D weights only,
     global-norm clipping.
 """
-import json
 import math
-import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(1)
+import parity_harness
 
 
 def rms_norm(x, w, eps):
@@ -98,60 +96,14 @@ def forward(p, cfg, tok, cos, sin):
     return x @ head.T
 
 
-def main():
-    d = sys.argv[1]
-    spec = json.load(open(f"{d}/spec.json"))
-    cfg, B, T = spec["config"], spec["B"], spec["T"]
-    V = cfg["vocab"]
-    hs = cfg["n_embd"] // cfg["n_head"]
-    cos, sin = rope_tables(cfg["context"], hs, cfg["rope_theta"])
-    flat = np.fromfile(f"{d}/params.f32", dtype=np.float32)
-    p = {}
-    for t in spec["tensors"]:
-        a = flat[t["offset"]:t["offset"] + t["size"]].reshape(t["shape"])
-        p[t["name"]] = torch.tensor(a, requires_grad=True)
+def make_forward(spec):
+    cfg = spec["config"]
     names = {t["name"] for t in spec["tensors"]}
     assert ("output.weight" in names) == (not cfg["tie_embeddings"])
-    steps = len(spec["lrs"])
-    batches = np.fromfile(f"{d}/batches.i32", dtype=np.int32).reshape(steps, 2, B, T)
-    batches = torch.tensor(batches, dtype=torch.long)
-
-    def flatten(get):
-        out = np.zeros_like(flat)
-        for t in spec["tensors"]:
-            out[t["offset"]:t["offset"] + t["size"]] = get(p[t["name"]]).reshape(-1)
-        return out
-
-    # 1. One forward and backward at the initial parameters.
-    logits = forward(p, cfg, batches[0, 0], cos, sin)
-    loss = F.cross_entropy(logits.view(-1, V), batches[0, 1].reshape(-1))
-    loss.backward()
-    logits.detach().numpy().astype(np.float32).tofile(f"{d}/ref_logits.f32")
-    flatten(lambda x: x.grad.detach().numpy()).tofile(f"{d}/ref_grads.f32")
-    loss0 = loss.item()
-
-    # 2. Optimizer steps.
-    o = spec["optim"]
-    decay = [p[t["name"]] for t in spec["tensors"] if t["decay"]]
-    no_decay = [p[t["name"]] for t in spec["tensors"] if not t["decay"]]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": o["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=spec["lrs"][0], betas=(o["beta1"], o["beta2"]), eps=o["eps"])
-    step_losses = []
-    for s in range(steps):
-        for g in opt.param_groups:
-            g["lr"] = spec["lrs"][s]
-        opt.zero_grad()
-        logits = forward(p, cfg, batches[s, 0], cos, sin)
-        loss = F.cross_entropy(logits.view(-1, V), batches[s, 1].reshape(-1))
-        loss.backward()
-        if o["grad_clip"] > 0:
-            torch.nn.utils.clip_grad_norm_(list(p.values()), o["grad_clip"])
-        opt.step()
-        step_losses.append(loss.item())
-    flatten(lambda x: x.detach().numpy()).tofile(f"{d}/ref_params.f32")
-    json.dump({"loss0": loss0, "step_losses": step_losses}, open(f"{d}/ref.json", "w"))
+    hs = cfg["n_embd"] // cfg["n_head"]
+    cos, sin = rope_tables(cfg["context"], hs, cfg["rope_theta"])
+    return lambda p, tok: forward(p, cfg, tok, cos, sin)
 
 
 if __name__ == "__main__":
-    main()
+    parity_harness.run(make_forward)
