@@ -13,5 +13,10 @@ void VecGeluForward(float* out, const float* in, int64_t n);
 void VecGeluBackwardAcc(float* dinp, const float* inp, const float* dout, int64_t n);
 // x[i] = mathfn::exp(x[i] * scale - sub)
 void VecExpScaled(float* x, int64_t n, float scale, float sub);
+// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + mathfn::exp(-g))
+void VecSwiGluForward(float* out, const float* gate, const float* up, int64_t n);
+// dgate[i] += dout[i] * up[i] * silu'(gate[i]);  dup[i] += dout[i] * silu(gate[i])
+void VecSwiGluBackwardAcc(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                          int64_t n);
 
 }  // namespace modelc

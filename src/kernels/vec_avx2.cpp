@@ -12,5 +12,11 @@ void VecGeluBackwardAcc_avx2(float* d, const float* x, const float* g, int64_t n
   vec_avx2::GeluBackwardAccImpl(d, x, g, n);
 }
 void VecExpScaled_avx2(float* x, int64_t n, float scale, float sub) { vec_avx2::ExpScaledImpl(x, n, scale, sub); }
+void VecSwiGluForward_avx2(float* out, const float* g, const float* u, int64_t n) {
+  vec_avx2::SwiGluForwardImpl(out, g, u, n);
+}
+void VecSwiGluBackwardAcc_avx2(float* dg, float* du, const float* d, const float* g, const float* u, int64_t n) {
+  vec_avx2::SwiGluBackwardAccImpl(dg, du, d, g, u, n);
+}
 
 }  // namespace modelc

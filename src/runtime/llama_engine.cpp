@@ -40,14 +40,6 @@ void RopeRow(float* x, const float* cs, const float* sn, int nh, int hs) {
   }
 }
 
-// swiglu_forward (layers/swiglu.cpp) on [n0, n1).
-void SwiGluRange(float* out, const float* gate, const float* up, int n0, int n1) {
-  for (int i = n0; i < n1; ++i) {
-    const float g = gate[i];
-    const float sg = 1.0f / (1.0f + Exp(-g));
-    out[i] = (g * sg) * up[i];
-  }
-}
 
 }  // namespace
 
@@ -219,7 +211,7 @@ void LlamaEngine::StepForward(int token) {
     RmsNormRow(ln, x, P + o.ffn_norm, C, eps);
     StepProduct(w.gate, ln, gate_.data(), nothing);
     StepProduct(w.up, ln, up_.data(), [&](int n0, int n1) {
-      SwiGluRange(swi_.data(), gate_.data(), up_.data(), n0, n1);
+      VecSwiGluForward(swi_.data() + n0, gate_.data() + n0, up_.data() + n0, n1 - n0);
     });
     StepProduct(w.down, swi_.data(), proj_.data(), nothing);
     for (int c = 0; c < C; ++c) x[c] = x[c] + proj_[c];
