@@ -80,10 +80,12 @@ void AddBuildCommand(CLI::App& app, int* exit_code) {
     BuildCallbacks cb;  // BuildModel calls these on rank 0 only
     cb.on_start = [&](const Recipe& r, const Dataset& d) {
       if (o->quiet) return;
-      std::fprintf(stderr, "building %s: gpt %dL %dH %dC ctx %d, %lld steps x %d x %d tokens, %zu train / %zu val %s\n",
-                   r.model.name.c_str(), r.arch.n_layer, r.arch.n_head, r.arch.n_embd,
-                   r.arch.context, (long long)r.train.steps, r.train.batch_size, r.arch.context,
-                   d.train.size(), d.val.size(), r.tokenizer.kind == "bpe" ? "BPE tokens" : "bytes");
+      ModelConfig mc = ConfigFromRecipe(r);
+      mc.vocab = d.tokenizer.size();
+      std::fprintf(stderr, "building %s: %s, %s; %lld steps x %d x %d tokens, %zu train / %zu val %s\n",
+                   r.model.name.c_str(), r.arch.family.c_str(), mc.Describe().c_str(),
+                   (long long)r.train.steps, r.train.batch_size, r.arch.context, d.train.size(),
+                   d.val.size(), r.tokenizer.kind == "bpe" ? "BPE tokens" : "bytes");
       if (r.tokenizer.kind == "bpe")
         std::fprintf(stderr, "  tokenizer: %d-token BPE vocabulary trained on the training split (%llu train / %llu val bytes)\n",
                      d.tokenizer.size(), (unsigned long long)d.train_bytes,
