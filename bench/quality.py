@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -30,17 +31,23 @@ sys.path.insert(0, HERE)
 import ngram  # noqa: E402
 
 HEADING = "## Quality: modelc against n-gram baselines"
-TRAIN = dict(steps=700, batch_size=8, micro_batch_size=8, learning_rate=0.003, warmup_steps=50,
-             lr_schedule="cosine", min_lr=0.0003, weight_decay=0.1, beta1=0.9, beta2=0.99, eps=1e-8,
-             grad_clip=1.0, seed=1, eval_every=70, eval_batches=16)
-ARCH = dict(n_layer=4, n_head=4, n_embd=128, context=256)
+def example_recipe(name):
+    """[architecture], [tokenizer] and [train] of examples/<name>/model.toml."""
+    t = tomllib.load(open(os.path.join(ROOT, "examples", name, "model.toml"), "rb"))
+    return dict(t["architecture"]), dict(t.get("tokenizer", {"kind": "byte"})), dict(t["train"])
+
+
+GPT = example_recipe("fortunes-gpt")
+DEFAULT = example_recipe("fortunes")
+# The contenders: the two examples' recipes, and the GPT recipe with the
+# llama family (the family's own effect).
 CONTENDERS = [
-    ("gpt, bytes (today's default recipe)", dict(family="gpt", **ARCH), dict(kind="byte"), dict(TRAIN)),
-    ("llama, bytes", dict(family="llama", **ARCH), dict(kind="byte"), dict(TRAIN)),
-    ("llama, BPE 512, context 128 x 16", dict(family="llama", **{**ARCH, "context": 128}),
-     dict(kind="bpe", vocab_size=512),
-     {**TRAIN, "batch_size": 16, "micro_batch_size": 16, "learning_rate": 0.004, "min_lr": 0.0004}),
+    ("gpt, bytes (examples/fortunes-gpt)", *GPT),
+    ("llama, bytes (the same recipe)", {**GPT[0], "family": "llama"}, GPT[1], dict(GPT[2])),
+    ("llama, BPE 512 (examples/fortunes, the default)", *DEFAULT),
 ]
+for c in CONTENDERS:
+    c[3]["eval_every"] = max(1, c[3]["steps"] // 10)  # the loss curve for the plot
 
 
 def log(*a):

@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
   // recipe: the tiny source, the repository's examples, a BPE variant.
   Put("recipe", "tiny.toml", kTinyToml);
   const fs::path examples = fs::path(MODELC_FUZZ_SOURCE_DIR) / ".." / "examples";
-  for (const char* ex : {"fortunes", "fortunes-bpe", "fortunes-finetune"})
+  for (const char* ex : {"fortunes", "fortunes-gpt", "fortunes-bpe", "fortunes-finetune"})
     Put("recipe", std::string(ex) + ".toml", Slurp((examples / ex / "model.toml").string()));
 
   Recipe r;
