@@ -86,10 +86,13 @@ def min_memory_bytes(c):
 # Runners.
 
 def model_toml(name, arch, train):
-    """model.toml of a benchmark model: `arch` (n_layer, n_head, n_embd, context), `train` ([train] keys),
-    trained on the fortunes file DATA (BSD-3-Clause, so the licence check passes)."""
-    lines = [f'[model]\nname = "{name}"\nlicense = "BSD-3-Clause"\n[architecture]\nfamily = "gpt"']
+    """model.toml of a benchmark model: `arch` (n_layer, n_head, n_embd, context; optional family and
+    its keys, default gpt), `train` ([train] keys), trained on the fortunes file DATA (BSD-3-Clause,
+    so the licence check passes)."""
+    lines = [f'[model]\nname = "{name}"\nlicense = "BSD-3-Clause"\n[architecture]\n'
+             f'family = "{arch.get("family", "gpt")}"']
     lines += [f"{k} = {arch[k]}" for k in ("n_layer", "n_head", "n_embd", "context")]
+    lines += [f"{k} = {arch[k]}" for k in ("n_head_kv", "ffn_hidden") if k in arch]
     lines.append("[train]")
     lines += [f"{k} = {v}" for k, v in dict(train, seed=1, eval_every=0, eval_batches=1).items()]
     lines.append(f'[[data]]\npath = "{DATA}"\nsplit = 0.05\ntitle = "Fortunes about computers"\n'

@@ -27,15 +27,17 @@ LLAMACPP = os.path.join(ROOT, "tests", "llamacpp", "llamacpp.mjs")
 # The model: the "big" training config (10.8 M parameters, like the gpt2 GGUF of the issue),
 # trained for a few steps (speed does not depend on the weights).
 MODEL = dict(n_layer=6, n_head=6, n_embd=384, context=256)
+# The same shape as a llama (--family llama): 2 kv heads, SwiGLU width 1024 (8/3 x 384).
+LLAMA = dict(MODEL, family="llama", n_head_kv=2, ffn_hidden=1024)
 PROMPT_BYTES = 64
 GEN = 160
 
 
-def build_model(modelc, tmp, steps):
+def build_model(modelc, tmp, steps, arch):
     src = os.path.join(tmp, "src")
     os.makedirs(src)
     with open(os.path.join(src, "model.toml"), "w") as f:
-        f.write(model_toml("infer-bench", MODEL, dict(steps=steps, batch_size=8, micro_batch_size=8,
+        f.write(model_toml("infer-bench", arch, dict(steps=steps, batch_size=8, micro_batch_size=8,
                                                       learning_rate=0.001, warmup_steps=2)))
     subprocess.run([modelc, "build", "--pin", src], check=True, capture_output=True)
     f32 = os.path.join(tmp, "bench-f32.gguf")
@@ -67,6 +69,8 @@ def main():
     ap.add_argument("--steps", type=int, default=6, help="training steps of the benchmark model")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="1 repetition; RESULTS.md not written")
+    ap.add_argument("--family", choices=("gpt", "llama"), default="gpt",
+                    help="model family of the benchmark model (its own section of RESULTS.md)")
     a, _ = ap.parse_known_args()  # bench/run passes bench.py's options too
     reps = 1 if a.quick else a.reps
     modelc = os.path.join(a.build, "modelc")
@@ -77,7 +81,10 @@ def main():
     load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         log("building the benchmark model (6 layers, 384 embd, context 256) and its q8_0 copy")
-        models = build_model(modelc, tmp, a.steps)
+        arch = LLAMA if a.family == "llama" else MODEL
+        models = build_model(modelc, tmp, a.steps, arch)
+        params_m = json.loads(subprocess.run([modelc, "inspect", models["f32"], "--json"], check=True,
+                                             capture_output=True, text=True).stdout)["parameters"] / 1e6
         sizes = {k: os.path.getsize(v) for k, v in models.items()}
         for kind in ("f32", "q8_0"):
             for threads in (1, 2):
@@ -125,12 +132,15 @@ def main():
     if a.quick:
         log("--quick: RESULTS.md not written")
         return
-    section = f"""{INFER_HEADING}
+    heading = INFER_HEADING + (" (llama)" if a.family == "llama" else "")
+    layout = ("llama layout, 6 layers, 6 heads (2 kv), 384 embd, SwiGLU 1024" if a.family == "llama"
+              else "gpt2 layout, 6 layers, 6 heads, 384 embd")
+    section = f"""{heading}
 
 Written by `./bench/run --inference` on {when}. Machine: {machine()}; llama.cpp: node-llama-cpp
 {node_llama_version()} (its prebuilt CPU build).
 
-Model: gpt2 layout, 6 layers, 6 heads, 384 embd, context 256, byte vocabulary (10.8 M parameters;
+Model: {layout}, context 256, byte vocabulary ({params_m:.1f} M parameters;
 f32 file {sizes['f32'] / 2**20:.1f} MiB, q8_0 {sizes['q8_0'] / 2**20:.1f} MiB). Prompt: {PROMPT_BYTES} tokens of
 `{DATA}`; {load} (2 cores: anything above 2 means
 other jobs shared the cores); {GEN} tokens generated greedily. pp = prompt processing tokens/s (prefill up to the first
@@ -147,8 +157,13 @@ llama.cpp's figures include node-llama-cpp's per-token JavaScript overhead.
 ```
 """
     old = open(a.out).read() if os.path.exists(a.out) else "# Benchmark results\n"
-    at = old.find(INFER_HEADING)
-    new = (old[:at] if at >= 0 else old.rstrip() + "\n\n") + section
+    # Replace this section only (up to the next "## " heading), or append it.
+    at = old.find(heading + "\n")
+    if at >= 0:
+        nxt = old.find("\n## ", at + len(heading))
+        new = old[:at] + section + ("\n" + old[nxt + 1:] if nxt >= 0 else "")
+    else:
+        new = old.rstrip() + "\n\n" + section
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
         f.write(new)
