@@ -155,10 +155,7 @@ const ModelFamily* FindFamilyByGgufArch(std::string_view arch) {
 
 std::vector<ParamSpec> ModelParamSpecs(const ModelConfig& c) { return Require(c).param_specs(c); }
 
-int64_t ModelParamCount(const ModelConfig& c) {
-  const auto s = ModelParamSpecs(c);
-  return s.empty() ? 0 : s.back().offset + s.back().size;
-}
+int64_t ModelParamCount(const ModelConfig& c) { return ParamCountOf(ModelParamSpecs(c)); }
 
 std::unique_ptr<LanguageModel> MakeModel(const ModelConfig& c) { return Require(c).make_model(c); }
 

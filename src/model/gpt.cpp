@@ -54,10 +54,11 @@ std::vector<ParamSpec> GptParamSpecs(const GptConfig& c) {
   return v;
 }
 
-int64_t GptParamCount(const GptConfig& c) {
-  auto v = GptParamSpecs(c);
-  return v.back().offset + v.back().size;
+int64_t ParamCountOf(const std::vector<ParamSpec>& specs) {
+  return specs.empty() ? 0 : specs.back().offset + specs.back().size;
 }
+
+int64_t GptParamCount(const GptConfig& c) { return ParamCountOf(GptParamSpecs(c)); }
 
 GptOffsets GptParamOffsets(const GptConfig& c) {
   auto v = GptParamSpecs(c);

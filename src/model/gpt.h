@@ -36,6 +36,9 @@ struct ParamSpec {
 void AppendParamSpec(std::vector<ParamSpec>& specs, std::string name, std::vector<int64_t> shape,
                      ParamSpec::Init init, double init_std, bool decay);
 
+// Elements of a parameter buffer laid out as `specs` (0 when empty).
+int64_t ParamCountOf(const std::vector<ParamSpec>& specs);
+
 // The parameter tensors in their fixed order.
 std::vector<ParamSpec> GptParamSpecs(const GptConfig& c);
 int64_t GptParamCount(const GptConfig& c);

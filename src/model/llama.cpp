@@ -57,10 +57,7 @@ std::vector<ParamSpec> LlamaParamSpecs(const LlamaConfig& c) {
   return v;
 }
 
-int64_t LlamaParamCount(const LlamaConfig& c) {
-  auto v = LlamaParamSpecs(c);
-  return v.back().offset + v.back().size;
-}
+int64_t LlamaParamCount(const LlamaConfig& c) { return ParamCountOf(LlamaParamSpecs(c)); }
 
 LlamaOffsets LlamaParamOffsets(const LlamaConfig& c) {
   auto v = LlamaParamSpecs(c);
